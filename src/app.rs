@@ -1,0 +1,89 @@
+//! The app shell: document, header (navigation, connection status), routes and the 404 page.
+
+use crate::{
+    inspector::InspectorPage,
+    jobs::JobsPage,
+    market::MarketsPage,
+    monitor::MonitorPage,
+    streams::status::{ConnectionIndicator, ConnectionRegistry},
+    ui::ThemeToggle,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    StaticSegment,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    ConnectionRegistry::provide();
+    let dark = RwSignal::new(false);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/pulseboard.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "pulseboard".to_string() } else { format!("{page} · pulseboard") }/>
+        <Router>
+            <div class="app" data-theme=move || if dark.get() { "dark" } else { "light" }>
+                <header class="top">
+                    <span class="brand">"pulseboard"</span>
+                    <nav aria-label="Main">
+                        <A href="/" exact=true>"Jobs"</A>
+                        <A href="/markets">"Markets"</A>
+                        <A href="/monitor">"Monitor"</A>
+                        <A href="/inspect">"Inspector"</A>
+                    </nav>
+                    <ConnectionIndicator/>
+                    <ThemeToggle dark/>
+                </header>
+                <main>
+                    <Routes fallback=NotFound>
+                        <Route path=StaticSegment("") view=JobsPage/>
+                        <Route path=StaticSegment("markets") view=MarketsPage/>
+                        <Route path=StaticSegment("monitor") view=MonitorPage/>
+                        <Route path=StaticSegment("inspect") view=InspectorPage/>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
+
+/// Shown for any path without a page; answers HTTP 404.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Not found"/>
+        <section class="not-found">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address. Try "<A href="/">"Jobs"</A>", "
+               <A href="/markets">"Markets"</A>" or "<A href="/monitor">"Monitor"</A>"."</p>
+        </section>
+    }
+}

@@ -1,0 +1,27 @@
+//! pulseboard: live dashboards over server-sent events, in one Leptos crate.
+//!
+//! Runs everywhere: `app`, the pages and the typed stream layer. Server only (`ssr`): `config`,
+//! `server`, `state` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
+//! `hydrate` entry point and the fetch side of `streams::client`.
+
+pub mod app;
+pub mod inspector;
+pub mod jobs;
+pub mod market;
+pub mod monitor;
+pub mod streams;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

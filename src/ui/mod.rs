@@ -1,0 +1,5 @@
+//! Components shared by pages.
+
+mod theme;
+
+pub use theme::ThemeToggle;
