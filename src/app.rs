@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
 /// The HTML document the server renders around the app.
@@ -39,12 +39,20 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     ConnectionRegistry::provide();
     let dark = RwSignal::new(false);
+    // Effects run only in the browser, after hydration: the attribute tells tests (and curious
+    // users in devtools) that the page is interactive.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/pulseboard.css"/>
         <Title formatter=|page: String| if page.is_empty() { "pulseboard".to_string() } else { format!("{page} · pulseboard") }/>
         <Router>
-            <div class="app" data-theme=move || if dark.get() { "dark" } else { "light" }>
+            <div
+                class="app"
+                data-theme=move || if dark.get() { "dark" } else { "light" }
+                data-hydrated=move || hydrated.get().then_some("true")
+            >
                 <header class="top">
                     <span class="brand">"pulseboard"</span>
                     <nav aria-label="Main">
@@ -61,7 +69,9 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("") view=JobsPage/>
                         <Route path=StaticSegment("markets") view=MarketsPage/>
                         <Route path=StaticSegment("monitor") view=MonitorPage/>
-                        <Route path=StaticSegment("inspect") view=InspectorPage/>
+                        // Async: pages with live data render their snapshot into the HTML itself,
+                        // so it is there without JavaScript (no out-of-order placeholders).
+                        <Route path=StaticSegment("inspect") view=InspectorPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

@@ -85,7 +85,9 @@ pub fn routes(debug_endpoints: bool) -> Router<AppState> {
         .route("/api/events", get(events))
         .route("/api/publish", post(publish));
     if debug_endpoints {
-        router.route("/api/debug/drop-streams", post(drop_streams))
+        router
+            .route("/api/debug/drop-streams", post(drop_streams))
+            .route("/api/debug/stats", get(stats))
     } else {
         router
     }
@@ -186,6 +188,16 @@ async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
         Err(err) if err.is::<LengthLimitError>() => Err(ApiError::BodyTooLarge(limit)),
         Err(err) => Err(ApiError::BodyUnreadable(err.to_string())),
     }
+}
+
+async fn stats(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let stats = state.hub.stats();
+    Json(serde_json::json!({
+        "topics": stats.topics,
+        "subscribers": stats.subscribers,
+        "published": stats.published,
+        "resets": stats.resets,
+    }))
 }
 
 async fn drop_streams(State(state): State<AppState>) -> StatusCode {

@@ -1,0 +1,98 @@
+import { test, expect, Page, APIRequestContext } from '@playwright/test';
+
+// The topic inspector is a page that shows a stream: its server-rendered snapshot, then live
+// events. These tests drive the stream layer through it.
+
+function uniqueTopic(name: string) {
+  return `e2e.${name}.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;
+}
+
+async function publish(request: APIRequestContext, topic: string, data: string) {
+  const response = await request.post(`/api/publish?topic=${topic}`, { data });
+  expect(response.status()).toBe(200);
+  return (await response.json()).id as string;
+}
+
+async function openInspector(page: Page, topic: string) {
+  await page.goto(`/inspect?topic=${topic}`);
+  await expect(page.locator('.app')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.connection-label')).toHaveText('live');
+}
+
+const shownData = (page: Page) => page.locator('ol.events .event-data');
+
+async function setVisibility(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'visibilityState', { value: hidden ? 'hidden' : 'visible', configurable: true });
+    Object.defineProperty(document, 'hidden', { value: hidden, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+async function subscribers(request: APIRequestContext) {
+  return (await (await request.get('/api/debug/stats')).json()).subscribers as number;
+}
+
+test('the server renders the snapshot, then live events follow', async ({ page, request, browser }) => {
+  const topic = uniqueTopic('snapshot');
+  await publish(request, topic, 'first');
+  await publish(request, topic, 'second');
+
+  const noJs = await browser.newContext({ javaScriptEnabled: false });
+  const plain = await noJs.newPage();
+  await plain.goto(`/inspect?topic=${topic}`);
+  await expect(shownData(plain)).toHaveText(['first', 'second']);
+  await noJs.close();
+
+  await openInspector(page, topic);
+  await expect(shownData(page)).toHaveText(['first', 'second']);
+  await publish(request, topic, 'third');
+  await publish(request, topic, 'line one\nline two');
+  await expect(shownData(page)).toHaveText(['first', 'second', 'third', 'line one\nline two']);
+});
+
+test('a cut connection shows reconnecting, then live, with no event lost or doubled', async ({ page, request }) => {
+  const topic = uniqueTopic('cut');
+  await openInspector(page, topic);
+  for (const n of ['1', '2', '3']) await publish(request, topic, n);
+  await expect(shownData(page)).toHaveText(['1', '2', '3']);
+
+  expect((await request.post('/api/debug/drop-streams')).status()).toBe(204);
+  await expect(page.locator('.connection-label')).toHaveText('reconnecting');
+  // Published while the page is away: must arrive exactly once after the resume.
+  for (const n of ['4', '5']) await publish(request, topic, n);
+  await expect(page.locator('.connection-label')).toHaveText('live');
+  await publish(request, topic, '6');
+  await expect(shownData(page)).toHaveText(['1', '2', '3', '4', '5', '6']);
+});
+
+test('a hidden tab closes its stream and catches up when shown', async ({ page, request }) => {
+  const topic = uniqueTopic('hidden');
+  await openInspector(page, topic);
+  await publish(request, topic, 'a');
+  await expect(shownData(page)).toHaveText(['a']);
+  const before = await subscribers(request);
+
+  await setVisibility(page, true);
+  await expect(page.locator('.connection-label')).toHaveText('paused');
+  await expect.poll(() => subscribers(request)).toBe(before - 1);
+  await publish(request, topic, 'b');
+  await publish(request, topic, 'c');
+  await page.waitForTimeout(500);
+  await expect(shownData(page)).toHaveText(['a']);
+
+  await setVisibility(page, false);
+  await expect(page.locator('.connection-label')).toHaveText('live');
+  await expect(shownData(page)).toHaveText(['a', 'b', 'c']);
+  await expect.poll(() => subscribers(request)).toBe(before);
+});
+
+test('leaving the page closes its stream', async ({ page, request }) => {
+  const topic = uniqueTopic('leave');
+  await openInspector(page, topic);
+  const before = await subscribers(request);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Markets' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Markets');
+  await expect(page.locator('.connection-label')).toHaveText('idle');
+  await expect.poll(() => subscribers(request)).toBe(before - 1);
+});

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what pulseboard needs to build and test, skipping whatever is already there.
+# Works with no internet beyond the package registries (crates.io, npm, Debian).
+#   scripts/install.sh          tools to build and run the app
+#   scripts/install.sh --test   also Chromium and the Playwright test runner
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.11
+# Must equal the wasm-bindgen crate version pinned in Cargo.toml.
+WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)"
+BINARYEN_VERSION=132
+
+step() { printf '\n==> %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+step "Rust toolchain from rust-toolchain.toml (with the wasm32 target)"
+command -v rustup >/dev/null || { echo "rustup is required: https://rustup.rs" >&2; exit 1; }
+rustup toolchain install
+rustc --version
+
+step "cargo-leptos $CARGO_LEPTOS_VERSION"
+if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  echo "already installed"
+else
+  # no_downloads: fail clearly instead of fetching tools from GitHub. About 20 minutes cold.
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+step "wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+if wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  echo "already installed"
+else
+  # Not --locked: its lock file names a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+step "wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+if wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+  echo "already installed"
+else
+  command -v npm >/dev/null || sudo_if_needed apt-get install -y nodejs npm
+  npm install -g --no-audit --no-fund "binaryen@$BINARYEN_VERSION"
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  step "Chromium (Debian package; Playwright's browser download is not used)"
+  if [[ -x /usr/bin/chromium ]]; then
+    echo "already installed"
+  else
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+  step "Playwright test runner (end2end/)"
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
