@@ -2,7 +2,7 @@ import { defineConfig } from '@playwright/test';
 
 // The suite runs against the release build deployed into an empty temporary directory (see
 // serve-deployed.sh), so every run also proves README's deploy steps.
-const port = Number(process.env.PULSEBOARD_E2E_PORT ?? 3100);
+const port = Number(process.env.E2E_PORT ?? 3100);
 
 export default defineConfig({
   testDir: './tests',

@@ -4,8 +4,8 @@
 set -euo pipefail
 port="${1:-3100}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-# release unless told otherwise (PULSEBOARD_E2E_PROFILE=debug for a quicker local loop).
-profile="${PULSEBOARD_E2E_PROFILE:-release}"
+# release unless told otherwise (E2E_PROFILE=debug for a quicker local loop).
+profile="${E2E_PROFILE:-release}"
 for needed in "$repo/target/$profile/pulseboard" "$repo/target/site/pkg"; do
   [[ -e "$needed" ]] || { echo "missing $needed: build it first (cargo leptos build --release)" >&2; exit 1; }
 done
