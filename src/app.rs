@@ -2,7 +2,7 @@
 
 use crate::{
     inspector::InspectorPage,
-    jobs::JobsPage,
+    jobs::{JobDetailPage, JobsPage},
     market::MarketsPage,
     monitor::MonitorPage,
     streams::status::{ConnectionIndicator, ConnectionRegistry},
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document the server renders around the app.
@@ -66,7 +66,8 @@ pub fn App() -> impl IntoView {
                 </header>
                 <main>
                     <Routes fallback=NotFound>
-                        <Route path=StaticSegment("") view=JobsPage/>
+                        <Route path=StaticSegment("") view=JobsPage ssr=SsrMode::Async/>
+                        <Route path=(StaticSegment("jobs"), ParamSegment("id")) view=JobDetailPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("markets") view=MarketsPage/>
                         <Route path=StaticSegment("monitor") view=MonitorPage/>
                         // Async: pages with live data render their snapshot into the HTML itself,

@@ -45,6 +45,10 @@ pub struct PulseboardSettings {
     pub max_topics_per_stream: usize,
     /// Seconds the server waits for open connections after SIGINT/SIGTERM before it exits anyway.
     pub shutdown_grace_secs: u64,
+    /// Jobs running at once; more wait in the queue.
+    pub jobs_workers: usize,
+    /// File jobs may only read below this directory.
+    pub jobs_files_root: PathBuf,
     /// Enables `/api/debug/*` (e.g. dropping every open stream). Never enable it in production.
     pub debug_endpoints: bool,
 }

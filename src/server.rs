@@ -3,6 +3,8 @@
 use crate::{
     app::{shell, App},
     config::Settings,
+    jobs::{builtin::JobRegistry, job::JobEnv, runner::JobRunner, store::Store},
+    session::SessionKeys,
     state::AppState,
     streams::{
         self,
@@ -21,6 +23,7 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub hub: Hub,
+    pub jobs: JobRunner,
     shutdown: CancellationToken,
     task: JoinHandle<io::Result<()>>,
 }
@@ -54,11 +57,24 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let mut leptos_options = settings.leptos.clone();
     leptos_options.site_addr = addr;
 
-    let hub = Hub::in_process(HubConfig::from_settings(&settings.pulseboard));
+    let config = &settings.pulseboard;
+    std::fs::create_dir_all(&config.data_dir).map_err(|err| {
+        io::Error::other(format!("cannot create the data directory {}: {err}", config.data_dir.display()))
+    })?;
+    let hub = Hub::in_process(HubConfig::from_settings(config));
+    let database = config.data_dir.join("pulseboard.sqlite3");
+    let store = Store::open(&database)
+        .map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
+    let env = JobEnv { files_root: config.jobs_files_root.clone() };
+    let jobs = JobRunner::new(store, hub.clone(), JobRegistry::with_builtins(), env, config.jobs_workers)
+        .map_err(io::Error::other)?;
+    let sessions = SessionKeys::load_or_create(&config.data_dir)?;
     let state = AppState {
         leptos_options,
-        settings: Arc::new(settings.pulseboard.clone()),
+        settings: Arc::new(config.clone()),
         hub: hub.clone(),
+        jobs: jobs.clone(),
+        sessions,
     };
     let shutdown = CancellationToken::new();
     spawn_sweeper(hub.clone(), shutdown.clone());
@@ -66,16 +82,21 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let router = router(state);
     let stop = shutdown.clone();
     let hub_for_stop = hub.clone();
+    let jobs_for_stop = jobs.clone();
+    let grace = config.shutdown_grace();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 stop.cancelled().await;
                 // Streams never end by themselves: end them so the drain can finish.
                 hub_for_stop.disconnect_all(true);
             })
-            .await
+            .await;
+        // Running jobs end as interrupted (and can be retried after the restart).
+        jobs_for_stop.shutdown(grace).await;
+        served
     });
-    Ok(RunningServer { addr, hub, shutdown, task })
+    Ok(RunningServer { addr, hub, jobs, shutdown, task })
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -98,12 +119,15 @@ pub fn router(state: AppState) -> Router {
         move || provide_context(state.clone())
     };
     let options = state.leptos_options.clone();
+    let sessions = state.sessions.clone();
     Router::new()
         .merge(streams::http_api::routes(state.settings.debug_endpoints))
+        .merge(crate::jobs::http_api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         // The default predicate never compresses text/event-stream, so streams are neither
         // compressed nor buffered; pages, JSON and assets are.
+        .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -25,9 +25,14 @@ pub struct TopicHistory {
 /// The newest events of `topic`, oldest first, and the id to continue from.
 #[server(input = GetUrl, prefix = "/api/inspector", endpoint = "snapshot")]
 pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, ServerFnError> {
-    use crate::{state::AppState, streams::{http_api::{refuse, ApiError}, TopicName}};
+    use crate::{
+        state::AppState,
+        streams::{access::{authorize, Action, Origin}, http_api::{refuse, ApiError}, TopicName},
+    };
     let name = TopicName::new(&topic).map_err(|e| refuse(ApiError::from(e)))?;
     let state = expect_context::<AppState>();
+    let parts = expect_context::<http::request::Parts>();
+    authorize(&parts.headers, Action::Subscribe, std::slice::from_ref(&name), Origin::Public).map_err(refuse)?;
     let (events, last_id) = state.hub.snapshot(&name, SHOWN_EVENTS);
     Ok(TopicHistory {
         topic,
@@ -44,5 +49,5 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, ServerFnError
 pub async fn topic_events(topic: String) -> Result<EventStream<RawEvent>, ServerFnError> {
     use crate::streams::{http_api::{open_stream, refuse, ApiError}, TopicName};
     let name = TopicName::new(&topic).map_err(|e| refuse(ApiError::from(e)))?;
-    open_stream(vec![name])
+    open_stream(vec![name]).map_err(refuse)
 }

@@ -1,16 +1,28 @@
 //! Task progress: jobs users start, watch and cancel.
+//!
+//! Shared: `model` (what a job looks like on the wire), `api` (server functions), `page` (the
+//! Jobs page and the job detail page). Server only: `job` (the trait applications implement),
+//! `builtin` (kinds of job), `runner` (queue, workers, publishing), `store` (SQLite),
+//! `progress` (throughput and ETA), `confine` (file jobs stay under their root), `http_api`
+//! (external producers).
 
-use leptos::prelude::*;
-use leptos_meta::Title;
+pub mod api;
+pub mod model;
+mod page;
 
-#[component]
-pub fn JobsPage() -> impl IntoView {
-    view! {
-        <Title text="Jobs"/>
-        <section class="page jobs">
-            <h1>"Jobs"</h1>
-            <p class="lede">"Start work on the server and watch its progress live: checksums, CPU jobs and multi-stage pipelines, with cancel and retry."</p>
-            <p class="empty">"No jobs yet."</p>
-        </section>
-    }
-}
+#[cfg(feature = "ssr")]
+pub mod builtin;
+#[cfg(feature = "ssr")]
+pub mod confine;
+#[cfg(feature = "ssr")]
+pub mod http_api;
+#[cfg(feature = "ssr")]
+pub mod job;
+#[cfg(feature = "ssr")]
+pub mod progress;
+#[cfg(feature = "ssr")]
+pub mod runner;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use page::{JobDetailPage, JobsPage};

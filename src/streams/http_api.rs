@@ -6,7 +6,7 @@
 //! plus the helper stream server functions use, and the response headers every stream gets.
 
 use super::{
-    access::{self, Action},
+    access::{self, Action, Origin},
     encoding::EventStream,
     hub::{HubError, SubscribeRequest},
     names::{EventType, NameError, TopicName},
@@ -128,7 +128,7 @@ async fn events(
     if topics.is_empty() {
         return Err(ApiError::MissingParameter("topic"));
     }
-    let stream = subscribe(&state, &headers, topics, last_event_id(&headers, query_last_id))?;
+    let stream = subscribe(&state, &headers, topics, last_event_id(&headers, query_last_id), Origin::Public)?;
     Ok(sse_response(futures::StreamExt::map(stream, Ok)))
 }
 
@@ -138,12 +138,13 @@ fn subscribe(
     headers: &HeaderMap,
     topics: Vec<TopicName>,
     last_event_id: Option<String>,
+    origin: Origin,
 ) -> Result<impl Stream<Item = Bytes> + Send + 'static, ApiError> {
     let limit = state.settings.max_topics_per_stream;
     if topics.len() > limit {
         return Err(ApiError::TooManyTopics(limit));
     }
-    access::authorize(headers, Action::Subscribe, &topics)?;
+    access::authorize(headers, Action::Subscribe, &topics, origin)?;
     Ok(state.hub.subscribe(SubscribeRequest { topics, last_event_id })?)
 }
 
@@ -165,7 +166,7 @@ async fn publish(
     }
     let topic = topic.ok_or(ApiError::MissingParameter("topic"))?;
     let event_type = event_type.unwrap_or_else(EventType::message);
-    access::authorize(request.headers(), Action::Publish, std::slice::from_ref(&topic))?;
+    access::authorize(request.headers(), Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
 
     let limit = state.settings.publish_body_limit;
     let body = read_body(request, limit).await?;
@@ -205,10 +206,19 @@ async fn drop_streams(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// For stream server functions: subscribes the current request to `topics`, honouring its
-/// `Last-Event-ID` header or `last_event_id` query parameter. A refusal sets the response status
-/// (400, 403, 503) and returns the message as the server function's error.
-pub fn open_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, leptos::prelude::ServerFnError> {
+/// For stream server functions taking topic names from the caller: subscribes the current
+/// request to `topics`, honouring its `Last-Event-ID` header or `last_event_id` query parameter.
+pub fn open_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, ApiError> {
+    open(topics, Origin::Public)
+}
+
+/// For stream server functions whose topics the server derived itself (e.g. from the session):
+/// may include `private.` topics.
+pub fn open_trusted_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, ApiError> {
+    open(topics, Origin::Trusted)
+}
+
+fn open<T>(topics: Vec<TopicName>, origin: Origin) -> Result<EventStream<T>, ApiError> {
     use leptos::prelude::*;
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
@@ -217,10 +227,8 @@ pub fn open_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, leptos::
         .find(|(key, _)| key == "last_event_id")
         .map(|(_, value)| value);
     let last_id = last_event_id(&parts.headers, query_last_id);
-    match subscribe(&state, &parts.headers, topics, last_id) {
-        Ok(stream) => Ok(EventStream::from_sse_bytes(stream)),
-        Err(err) => Err(refuse(err)),
-    }
+    let stream = subscribe(&state, &parts.headers, topics, last_id, origin)?;
+    Ok(EventStream::from_sse_bytes(stream))
 }
 
 /// Turns an [`ApiError`] into a server-function error with the right HTTP status.

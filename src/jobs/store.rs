@@ -1,0 +1,294 @@
+//! Job records, results and logs in an embedded SQLite file (server only).
+//!
+//! One connection behind a mutex: writes are small (a row per state change, progress at most
+//! every couple of seconds, log lines in batches), so contention stays low and SQLite's WAL mode
+//! keeps readers and the writer out of each other's way.
+
+use super::model::{JobId, JobState, JobView, Progress};
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::Path;
+
+/// Most log lines kept per job; older ones are dropped.
+pub const MAX_LOG_LINES: i64 = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+#[error("job database: {0}")]
+pub struct StoreError(#[from] rusqlite::Error);
+
+/// A job as stored, with what only the server needs.
+#[derive(Debug, Clone)]
+pub struct StoredJob {
+    pub view: JobView,
+    pub owner: Option<String>,
+    pub params: serde_json::Value,
+    pub token_hash: Option<String>,
+}
+
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub label: &'a str,
+    pub params: &'a serde_json::Value,
+    pub owner: Option<&'a str>,
+    pub shared: bool,
+    pub external: bool,
+    pub token_hash: Option<&'a str>,
+    pub progress: &'a Progress,
+    pub state: JobState,
+    pub created_ms: i64,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    label       TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    owner       TEXT,
+    shared      INTEGER NOT NULL,
+    external    INTEGER NOT NULL,
+    token_hash  TEXT,
+    state       TEXT NOT NULL,
+    done        INTEGER NOT NULL DEFAULT 0,
+    total       INTEGER,
+    unit        TEXT NOT NULL DEFAULT '',
+    stage       TEXT,
+    result      TEXT,
+    error       TEXT,
+    created_ms  INTEGER NOT NULL,
+    finished_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, id);
+CREATE TABLE IF NOT EXISTS job_logs (
+    job_id  INTEGER NOT NULL REFERENCES jobs(id),
+    seq     INTEGER NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+";
+
+const COLUMNS: &str =
+    "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, created_ms, finished_ms";
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    /// Whether the database answers (for readiness checks).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn.lock().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// After a restart: whatever was queued or running did not finish.
+    pub fn mark_unfinished_interrupted(&self, now_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn.lock().execute(
+            "UPDATE jobs SET state = 'interrupted', finished_ms = ?1, error = COALESCE(error, 'the server stopped while this job was unfinished')
+             WHERE state IN ('queued', 'running')",
+            params![now_ms],
+        )?)
+    }
+
+    pub fn insert(&self, job: NewJob<'_>) -> Result<JobId, StoreError> {
+        let conn = self.conn.lock();
+        conn.execute(
+            "INSERT INTO jobs (kind, label, params, owner, shared, external, token_hash, state, done, total, unit, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                job.kind,
+                job.label,
+                job.params.to_string(),
+                job.owner,
+                job.shared,
+                job.external,
+                job.token_hash,
+                job.state.as_str(),
+                job.progress.done as i64,
+                job.progress.total.map(|t| t as i64),
+                job.progress.unit,
+                job.created_ms,
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    pub fn update(&self, view: &JobView) -> Result<(), StoreError> {
+        self.conn.lock().execute(
+            "UPDATE jobs SET state = ?2, done = ?3, total = ?4, unit = ?5, stage = ?6, result = ?7, error = ?8, finished_ms = ?9
+             WHERE id = ?1",
+            params![
+                view.id,
+                view.state.as_str(),
+                view.progress.done as i64,
+                view.progress.total.map(|t| t as i64),
+                view.progress.unit,
+                view.stage,
+                view.result,
+                view.error,
+                view.finished_ms,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn append_logs(&self, id: JobId, lines: &[String]) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        let next: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id = ?1", [id], |r| r.get(0))?;
+        {
+            let mut insert = tx.prepare_cached("INSERT INTO job_logs (job_id, seq, line) VALUES (?1, ?2, ?3)")?;
+            for (offset, line) in lines.iter().enumerate() {
+                insert.execute(params![id, next + 1 + offset as i64, line])?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM job_logs WHERE job_id = ?1 AND seq <= ?2",
+            params![id, next + lines.len() as i64 - MAX_LOG_LINES],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The newest `limit` log lines of a job, oldest first.
+    pub fn logs(&self, id: JobId, limit: usize) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn.lock();
+        let mut query = conn.prepare_cached(
+            "SELECT line FROM (SELECT seq, line FROM job_logs WHERE job_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+        )?;
+        let lines = query.query_map(params![id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(lines)
+    }
+
+    pub fn get(&self, id: JobId) -> Result<Option<StoredJob>, StoreError> {
+        let conn = self.conn.lock();
+        Ok(conn
+            .query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id], stored_job)
+            .optional()?)
+    }
+
+    /// Jobs `owner` may see (its own and shared ones), newest first.
+    pub fn list_visible(&self, owner: &str, limit: usize) -> Result<Vec<StoredJob>, StoreError> {
+        let conn = self.conn.lock();
+        let mut query = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE owner = ?1 OR shared = 1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let jobs = query.query_map(params![owner, limit as i64], stored_job)?.collect::<Result<_, _>>()?;
+        Ok(jobs)
+    }
+}
+
+fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
+    let state: String = row.get("state")?;
+    let params: String = row.get("params")?;
+    Ok(StoredJob {
+        view: JobView {
+            id: row.get("id")?,
+            kind: row.get("kind")?,
+            label: row.get("label")?,
+            state: JobState::parse(&state).unwrap_or(JobState::Interrupted),
+            progress: Progress {
+                done: row.get::<_, i64>("done")?.max(0) as u64,
+                total: row.get::<_, Option<i64>>("total")?.map(|t| t.max(0) as u64),
+                unit: row.get("unit")?,
+                per_second: None,
+                eta_secs: None,
+            },
+            stage: row.get("stage")?,
+            result: row.get("result")?,
+            error: row.get("error")?,
+            shared: row.get("shared")?,
+            external: row.get("external")?,
+            created_ms: row.get("created_ms")?,
+            finished_ms: row.get("finished_ms")?,
+        },
+        owner: row.get("owner")?,
+        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+        token_hash: row.get("token_hash")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_job<'a>(owner: Option<&'a str>, shared: bool, params: &'a serde_json::Value, progress: &'a Progress) -> NewJob<'a> {
+        NewJob {
+            kind: "primes",
+            label: "Primes",
+            params,
+            owner,
+            shared,
+            external: false,
+            token_hash: None,
+            progress,
+            state: JobState::Queued,
+            created_ms: 1,
+        }
+    }
+
+    #[test]
+    fn records_survive_reopening_and_unfinished_become_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        let params = serde_json::json!({"limit": 100});
+        let progress = Progress::default();
+        let id = {
+            let store = Store::open(&path).unwrap();
+            let id = store.insert(new_job(Some("me"), false, &params, &progress)).unwrap();
+            let mut view = store.get(id).unwrap().unwrap().view;
+            view.state = JobState::Running;
+            view.progress = Progress { done: 40, total: Some(100), unit: "numbers".into(), ..Default::default() };
+            store.update(&view).unwrap();
+            store.append_logs(id, &["one".into(), "two".into()]).unwrap();
+            id
+        };
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.mark_unfinished_interrupted(5).unwrap(), 1);
+        let job = store.get(id).unwrap().unwrap();
+        assert_eq!(job.view.state, JobState::Interrupted);
+        assert_eq!(job.view.progress.done, 40);
+        assert_eq!(job.params, params);
+        assert_eq!(store.logs(id, 10).unwrap(), ["one", "two"]);
+    }
+
+    #[test]
+    fn visibility_is_own_or_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("jobs.sqlite3")).unwrap();
+        let params = serde_json::json!({});
+        let progress = Progress::default();
+        let mine = store.insert(new_job(Some("me"), false, &params, &progress)).unwrap();
+        let theirs = store.insert(new_job(Some("them"), false, &params, &progress)).unwrap();
+        let shared = store.insert(new_job(Some("them"), true, &params, &progress)).unwrap();
+        let ids: Vec<JobId> = store.list_visible("me", 10).unwrap().iter().map(|j| j.view.id).collect();
+        assert_eq!(ids, [shared, mine]);
+        assert!(!ids.contains(&theirs));
+    }
+
+    #[test]
+    fn logs_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("jobs.sqlite3")).unwrap();
+        let params = serde_json::json!({});
+        let progress = Progress::default();
+        let id = store.insert(new_job(None, true, &params, &progress)).unwrap();
+        let lines: Vec<String> = (0..MAX_LOG_LINES + 10).map(|n| n.to_string()).collect();
+        store.append_logs(id, &lines).unwrap();
+        let kept = store.logs(id, usize::MAX >> 1).unwrap();
+        assert_eq!(kept.len() as i64, MAX_LOG_LINES);
+        assert_eq!(kept.last().unwrap(), &(MAX_LOG_LINES + 9).to_string());
+    }
+}

@@ -1,0 +1,155 @@
+//! Browser sessions: a random id in a signed cookie (server only).
+//!
+//! Every request passes [`middleware`]: a valid `pb_session` cookie names the session; otherwise a
+//! new one is made and set on the response. Handlers and server functions find the [`Session`] in
+//! the request's extensions. Only a hash of the id (the *owner key*) is stored with jobs, so the
+//! database never holds a usable cookie value. The signing key lives in the data directory so
+//! sessions survive restarts.
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use sha2::{Digest, Sha256};
+use std::{path::Path, sync::Arc};
+
+pub const COOKIE: &str = "pb_session";
+
+/// The current browser session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Hash of the session id: what records are owned by.
+    pub owner: String,
+}
+
+impl Session {
+    fn from_id(id: &str) -> Self {
+        Self { owner: hex::encode(&Sha256::digest(id.as_bytes())[..16]) }
+    }
+}
+
+#[derive(Clone)]
+pub struct SessionKeys {
+    key: Arc<Key>,
+}
+
+impl SessionKeys {
+    /// Reads the signing key from `dir/session.key`, creating it on first start.
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
+        let path = dir.join("session.key");
+        let key = match std::fs::read(&path) {
+            Ok(bytes) if bytes.len() >= 64 => Key::from(&bytes),
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is too short to be a session key; delete it to make a new one",
+                    path.display()
+                )))
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let key = Key::generate();
+                write_private(&path, key.master())?;
+                key
+            }
+            Err(err) => return Err(err),
+        };
+        Ok(Self { key: Arc::new(key) })
+    }
+
+    #[cfg(test)]
+    pub fn ephemeral() -> Self {
+        Self { key: Arc::new(Key::generate()) }
+    }
+
+    /// The session a request's cookies prove, if any.
+    pub fn session_of(&self, headers: &axum::http::HeaderMap) -> Option<Session> {
+        let mut jar = CookieJar::new();
+        for value in headers.get_all(header::COOKIE) {
+            for cookie in Cookie::split_parse(value.to_str().ok()?).flatten() {
+                jar.add_original(cookie.into_owned());
+            }
+        }
+        let cookie = jar.signed(&self.key).get(COOKIE)?;
+        Some(Session::from_id(cookie.value()))
+    }
+
+    /// A new session and the `Set-Cookie` value that establishes it.
+    fn new_session(&self) -> (Session, HeaderValue) {
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&self.key).add(
+            Cookie::build((COOKIE, id.clone()))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .max_age(cookie::time::Duration::days(365)),
+        );
+        let cookie = jar.get(COOKIE).expect("just added").to_string();
+        (Session::from_id(&id), HeaderValue::from_str(&cookie).expect("cookie is ASCII"))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// Attaches a [`Session`] to every request, creating one when the cookie is missing or forged.
+pub async fn middleware(State(keys): State<SessionKeys>, mut request: Request, next: Next) -> Response {
+    let (session, set_cookie) = match keys.session_of(request.headers()) {
+        Some(session) => (session, None),
+        None => {
+            let (session, cookie) = keys.new_session();
+            (session, Some(cookie))
+        }
+    };
+    request.extensions_mut().insert(session);
+    let mut response = next.run(request).await;
+    if let Some(cookie) = set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn signed_cookie_round_trips_and_forgeries_fail() {
+        let keys = SessionKeys::ephemeral();
+        let (session, set_cookie) = keys.new_session();
+        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&format!("other=1; {pair}")).unwrap());
+        assert_eq!(keys.session_of(&headers), Some(session));
+
+        let forged = format!("{COOKIE}=00000000000000000000000000000000");
+        headers.insert(header::COOKIE, HeaderValue::from_str(&forged).unwrap());
+        assert_eq!(keys.session_of(&headers), None);
+        // Another server's key does not accept it either.
+        headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
+        assert_eq!(SessionKeys::ephemeral().session_of(&headers), None);
+    }
+
+    #[test]
+    fn key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SessionKeys::load_or_create(dir.path()).unwrap();
+        let (session, set_cookie) = first.new_session();
+        let second = SessionKeys::load_or_create(dir.path()).unwrap();
+        let mut headers = HeaderMap::new();
+        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
+        assert_eq!(second.session_of(&headers), Some(session));
+    }
+}
