@@ -325,6 +325,8 @@ mod browser {
             conn.set_state(if online { ConnectionState::Reconnecting } else { ConnectionState::Offline });
             let delay = backoff_ms(conn.retry_ms.get(), attempt, js_sys::Math::random());
             drop(conn);
+            // Wakes sent before now (e.g. the visibility effect's first run) are stale.
+            while let Ok(Some(())) = wakes.try_next() {}
             // Wait out the backoff, or less if the tab becomes hidden/visible meanwhile.
             let timer = sleep(Duration::from_millis(delay as u64)).fuse();
             let woken = wakes.next().fuse();
