@@ -8,7 +8,7 @@
 use super::{
     access::{self, Action},
     encoding::EventStream,
-    hub::{HubError, SubscribeRequest},
+    hub::{Delivery, HubError, SubscribeRequest},
     names::{EventType, NameError, TopicName},
     wire,
 };
@@ -128,7 +128,8 @@ async fn events(
     if topics.is_empty() {
         return Err(ApiError::MissingParameter("topic"));
     }
-    let stream = subscribe(&state, &headers, topics, last_event_id(&headers, query_last_id))?;
+    let last_id = last_event_id(&headers, query_last_id);
+    let stream = subscribe(&state, &headers, topics, last_id, Delivery::Every)?;
     Ok(sse_response(futures::StreamExt::map(stream, Ok)))
 }
 
@@ -138,13 +139,14 @@ fn subscribe(
     headers: &HeaderMap,
     topics: Vec<TopicName>,
     last_event_id: Option<String>,
+    delivery: Delivery,
 ) -> Result<impl Stream<Item = Bytes> + Send + 'static, ApiError> {
     let limit = state.settings.max_topics_per_stream;
     if topics.len() > limit {
         return Err(ApiError::TooManyTopics(limit));
     }
     access::authorize(headers, Action::Subscribe, &topics)?;
-    Ok(state.hub.subscribe(SubscribeRequest { topics, last_event_id })?)
+    Ok(state.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?)
 }
 
 async fn publish(
@@ -196,7 +198,10 @@ async fn stats(State(state): State<AppState>) -> Json<serde_json::Value> {
         "topics": stats.topics,
         "subscribers": stats.subscribers,
         "published": stats.published,
+        "delivered": stats.delivered,
+        "conflated": stats.conflated,
         "resets": stats.resets,
+        "resumes": stats.resumes,
     }))
 }
 
@@ -209,6 +214,15 @@ async fn drop_streams(State(state): State<AppState>) -> StatusCode {
 /// `Last-Event-ID` header or `last_event_id` query parameter. A refusal sets the response status
 /// (400, 403, 503) and returns the message as the server function's error.
 pub fn open_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, leptos::prelude::ServerFnError> {
+    open_stream_with(topics, Delivery::Every)
+}
+
+/// [`open_stream`] with a delivery policy: `Delivery::Latest` for streams of states (samples),
+/// where a slow client should get the newest one rather than a backlog.
+pub fn open_stream_with<T>(
+    topics: Vec<TopicName>,
+    delivery: Delivery,
+) -> Result<EventStream<T>, leptos::prelude::ServerFnError> {
     use leptos::prelude::*;
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
@@ -217,7 +231,7 @@ pub fn open_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, leptos::
         .find(|(key, _)| key == "last_event_id")
         .map(|(_, value)| value);
     let last_id = last_event_id(&parts.headers, query_last_id);
-    match subscribe(&state, &parts.headers, topics, last_id) {
+    match subscribe(&state, &parts.headers, topics, last_id, delivery) {
         Ok(stream) => Ok(EventStream::from_sse_bytes(stream)),
         Err(err) => Err(refuse(err)),
     }
