@@ -68,9 +68,9 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=NotFound>
                         <Route path=StaticSegment("") view=JobsPage/>
                         <Route path=StaticSegment("markets") view=MarketsPage/>
-                        <Route path=StaticSegment("monitor") view=MonitorPage/>
                         // Async: pages with live data render their snapshot into the HTML itself,
                         // so it is there without JavaScript (no out-of-order placeholders).
+                        <Route path=StaticSegment("monitor") view=MonitorPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("inspect") view=InspectorPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>

@@ -3,6 +3,7 @@
 use crate::{
     app::{shell, App},
     config::Settings,
+    monitor::{self, store::MonitorStore},
     state::AppState,
     streams::{
         self,
@@ -55,13 +56,16 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     leptos_options.site_addr = addr;
 
     let hub = Hub::in_process(HubConfig::from_settings(&settings.pulseboard));
+    let monitor = MonitorStore::new(&settings.pulseboard);
     let state = AppState {
         leptos_options,
         settings: Arc::new(settings.pulseboard.clone()),
         hub: hub.clone(),
+        monitor: monitor.clone(),
     };
     let shutdown = CancellationToken::new();
     spawn_sweeper(hub.clone(), shutdown.clone());
+    monitor::task::spawn(monitor, hub.clone(), &settings.pulseboard.data_dir, shutdown.clone());
 
     let router = router(state);
     let stop = shutdown.clone();
@@ -100,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .merge(streams::http_api::routes(state.settings.debug_endpoints))
+        .merge(monitor::http::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         // The default predicate never compresses text/event-stream, so streams are neither
