@@ -164,3 +164,27 @@ async fn monitor_page_is_rendered_with_values_and_refuses_a_bad_window() {
     assert_eq!(page.status(), 400);
     assert!(page.text().await.unwrap().contains("window must be one of"));
 }
+
+#[tokio::test]
+async fn thresholds_from_the_configuration_colour_the_gauges() {
+    let server = start_server(|s| {
+        fast_monitor(s);
+        // Any memory use is critical, no CPU use is.
+        s.pulseboard.monitor_memory_warn = 0.0;
+        s.pulseboard.monitor_memory_critical = 0.0;
+        s.pulseboard.monitor_cpu_warn = 100.0;
+        s.pulseboard.monitor_cpu_critical = 100.0;
+    })
+    .await;
+    wait_for_samples(&server, 2.0).await;
+    let html = client().get(url(&server, "/monitor")).send().await.unwrap().text().await.unwrap();
+    let level_of = |label: &str| {
+        let at = html.find(&format!(r#"aria-label="{label}""#)).unwrap_or_else(|| panic!("gauge {label}"));
+        let figure = html[..at].rfind("<figure").unwrap();
+        let tag = &html[figure..at];
+        tag.split("data-level=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string()
+    };
+    assert_eq!(level_of("Memory"), "critical");
+    assert_eq!(level_of("CPU"), "ok");
+    assert!(html.contains(r#"class="threshold level-critical""#), "threshold lines drawn");
+}
