@@ -51,15 +51,15 @@ test('the window selector changes the charted range, in the client', async ({ pa
   await expect(cpu.locator('.x-label')).toHaveText(['now', '−5 min', '−10 min', '−15 min']);
 
   const choice = page.getByRole('navigation', { name: 'Time window' });
-  await choice.getByRole('link', { name: '1 h' }).click();
+  await choice.getByRole('link', { name: '1 h', exact: true }).click();
   await expect(page).toHaveURL(/\/monitor\?window=60$/);
-  await expect(choice.getByRole('link', { name: '1 h' })).toHaveAttribute('aria-current', 'true');
+  await expect(choice.getByRole('link', { name: '1 h', exact: true })).toHaveAttribute('aria-current', 'true');
   await expect(cpu).toHaveAttribute('data-span-min', '60');
   await expect(cpu.locator('.x-label')).toHaveText(['now', '−15 min', '−30 min', '−45 min', '−1 h']);
   expect(Number(await cpu.locator('polyline').getAttribute('data-points'))).toBeGreaterThan(0);
   await expect(page.locator('.connection-label')).toHaveText('live');
 
-  await choice.getByRole('link', { name: '5 min' }).click();
+  await choice.getByRole('link', { name: '5 min', exact: true }).click();
   await expect(cpu).toHaveAttribute('data-span-min', '5');
   await expect(cpu.locator('.x-label')).toHaveText(['now', '−1 min', '−2 min', '−3 min', '−4 min', '−5 min']);
   expect(await page.evaluate(() => (window as any).__stayed)).toBe(true);
