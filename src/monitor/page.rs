@@ -19,8 +19,11 @@ use leptos_router::hooks::use_query_map;
 /// a reconnect) reloads the snapshot instead of leaving a hole in the charts.
 const GAP_INTERVALS: i64 = 10;
 
+/// The lines of one chart: label, style class and the figure of a point each draws.
+type SeriesSpec = &'static [(&'static str, &'static str, fn(&Point) -> f64)];
+
 fn window_label(minutes: u32) -> String {
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         format!("{} h", minutes / 60)
     } else {
         format!("{minutes} min")
@@ -94,7 +97,7 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
     });
 
     let end_ms = Signal::derive(move || latest.with(|l| l.as_ref().map_or(0, |s| s.at_ms)));
-    let series = move |list: &'static [(&'static str, &'static str, fn(&Point) -> f64)]| {
+    let series = move |list: SeriesSpec| {
         Signal::derive(move || {
             points.with(|p| {
                 list.iter()

@@ -86,7 +86,7 @@ pub fn duration(secs: u64) -> String {
 
 /// `1000` -> `1 s`, `250` -> `250 ms`.
 pub fn duration_ms(ms: u64) -> String {
-    if ms >= 1000 && ms % 1000 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
         duration(ms / 1000)
     } else if ms >= 1000 {
         format!("{} s", short(ms as f64 / 1000.0))
