@@ -65,6 +65,50 @@ test('the window selector changes the charted range, in the client', async ({ pa
   expect(await page.evaluate(() => (window as any).__stayed)).toBe(true);
 });
 
+test('all panels share one stream, closed when the page is left', async ({ page, request }) => {
+  // Open streams on the monitor topic, as /metrics reports them.
+  const monitorStreams = async () => {
+    const text = await (await request.get('/metrics')).text();
+    const line = text.split('\n').find((l) => l.startsWith('pulseboard_hub_topic_subscribers{topic="monitor.samples"}'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  // Pages of earlier tests are closed; their streams end at the next sample.
+  await expect.poll(monitorStreams).toBe(0);
+  await openMonitor(page);
+  await expect.poll(monitorStreams).toBe(1);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Jobs');
+  await expect.poll(monitorStreams).toBe(0);
+});
+
+async function setVisibility(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'visibilityState', { value: hidden ? 'hidden' : 'visible', configurable: true });
+    Object.defineProperty(document, 'hidden', { value: hidden, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('a tab shown again gets the newest sample, not the backlog', async ({ page, request }) => {
+  const conflated = async () => {
+    const text = await (await request.get('/metrics')).text();
+    const line = text.split('\n').find((l) => l.startsWith('pulseboard_hub_events_conflated_total '));
+    return Number(line?.split(' ').pop());
+  };
+  await openMonitor(page, '/monitor?window=5');
+  const cpu = chart(page, 'CPU');
+  await setVisibility(page, true);
+  await expect(page.locator('.connection-label')).toHaveText('paused');
+  const hiddenAt = await cpu.getAttribute('data-end-ms');
+  await page.waitForTimeout(3_500);
+  const before = await conflated();
+  await setVisibility(page, false);
+  await expect(page.locator('.connection-label')).toHaveText('live');
+  // Resumed after the last sample seen: the samples taken meanwhile were skipped but one.
+  await expect.poll(conflated).toBeGreaterThanOrEqual(before + 2);
+  await expect.poll(() => cpu.getAttribute('data-end-ms')).not.toBe(hiddenAt);
+});
+
 test('metrics, health and readiness endpoints answer', async ({ request }) => {
   const metrics = await request.get('/metrics');
   expect(metrics.status()).toBe(200);
