@@ -109,8 +109,12 @@ async fn snapshot_holds_the_window_and_refuses_other_windows() {
     assert!(!view["points"].as_array().unwrap().is_empty());
     assert!(view["latest"]["host"]["memory_total"].as_u64().unwrap() > 0);
     assert_eq!(view["thresholds"]["cpu"]["warn"], 75.0);
+    // Without a window: the default one.
+    let response = client().get(url(&server, "/api/monitor/snapshot")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["window_minutes"], 15);
 
-    for bad in ["7", "abc", "", "-5"] {
+    for bad in ["7", "abc", "-5", "15.0"] {
         let response = client().get(url(&server, &format!("/api/monitor/snapshot?window={bad}"))).send().await.unwrap();
         assert_eq!(response.status(), 400, "window={bad}");
         let message = response.text().await.unwrap();
@@ -169,11 +173,11 @@ async fn monitor_page_is_rendered_with_values_and_refuses_a_bad_window() {
 async fn thresholds_from_the_configuration_colour_the_gauges() {
     let server = start_server(|s| {
         fast_monitor(s);
-        // Any memory use is critical, no CPU use is.
+        // Any memory use is critical; any disk use short of full is a warning.
         s.pulseboard.monitor_memory_warn = 0.0;
         s.pulseboard.monitor_memory_critical = 0.0;
-        s.pulseboard.monitor_cpu_warn = 100.0;
-        s.pulseboard.monitor_cpu_critical = 100.0;
+        s.pulseboard.monitor_disk_warn = 0.0;
+        s.pulseboard.monitor_disk_critical = 100.0;
     })
     .await;
     wait_for_samples(&server, 2.0).await;
@@ -185,6 +189,6 @@ async fn thresholds_from_the_configuration_colour_the_gauges() {
         tag.split("data-level=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string()
     };
     assert_eq!(level_of("Memory"), "critical");
-    assert_eq!(level_of("CPU"), "ok");
+    assert_eq!(level_of("Data disk"), "warn");
     assert!(html.contains(r#"class="threshold level-critical""#), "threshold lines drawn");
 }

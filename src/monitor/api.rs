@@ -29,10 +29,12 @@ pub struct MonitorView {
     pub last_id: String,
 }
 
-/// The last `window` minutes (one of `WINDOW_CHOICES`): `GET /api/monitor/snapshot?window=15`.
+/// The last `window` minutes (one of `WINDOW_CHOICES`; `DEFAULT_WINDOW` when absent or empty):
+/// `GET /api/monitor/snapshot?window=15`.
 #[server(input = GetUrl, prefix = "/api/monitor", endpoint = "snapshot")]
-pub async fn monitor_snapshot(window: String) -> Result<MonitorView, ServerFnError> {
-    use super::window::{BadWindow, Window};
+pub async fn monitor_snapshot(window: Option<String>) -> Result<MonitorView, ServerFnError> {
+    use super::window::{BadWindow, Window, DEFAULT_WINDOW};
+    let window = window.unwrap_or_else(|| DEFAULT_WINDOW.to_string());
     use crate::state::AppState;
     let state = expect_context::<AppState>();
     let store = &state.monitor;

@@ -36,7 +36,7 @@ pub fn MonitorPage() -> impl IntoView {
     let window = Memo::new(move |_| {
         query.with(|q| q.get("window")).filter(|w| !w.is_empty()).unwrap_or_else(|| DEFAULT_WINDOW.to_string())
     });
-    let snapshot = Resource::new(move || window.get(), monitor_snapshot);
+    let snapshot = Resource::new(move || window.get(), |window| monitor_snapshot(Some(window)));
 
     view! {
         <Title text="Monitor"/>
