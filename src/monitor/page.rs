@@ -99,12 +99,14 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
     let end_ms = Signal::derive(move || latest.with(|l| l.as_ref().map_or(0, |s| s.at_ms)));
     let series = move |list: SeriesSpec| {
         Signal::derive(move || {
+            let now = latest.with(|l| l.as_ref().map(Sample::point));
             points.with(|p| {
                 list.iter()
                     .map(|(label, class, value)| Series {
                         label,
                         class,
                         points: p.iter().map(|point| (point.at_ms, value(point))).collect(),
+                        current: now.as_ref().map(value),
                     })
                     .collect::<Vec<_>>()
             })

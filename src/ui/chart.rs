@@ -14,11 +14,14 @@ const BOTTOM: f64 = 24.0;
 const Y_TICKS: usize = 4;
 
 /// One line: `(unix ms, value)` pairs, oldest first. `class` styles it (`series-1`, ...).
+/// `current` is what the legend shows (e.g. the newest sample, where the points are averages);
+/// without it, the newest point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub label: &'static str,
     pub class: &'static str,
     pub points: Vec<(i64, f64)>,
+    pub current: Option<f64>,
 }
 
 /// Where the x axis is labelled: whole minutes or hours back from the end.
@@ -110,17 +113,20 @@ pub fn LineChart(
             .get()
             .into_iter()
             .map(|s| {
-                let shown: Vec<String> = s
+                let shown: Vec<(f64, f64)> = s
                     .points
                     .iter()
                     .filter(|(t, _)| *t >= start && *t <= end)
-                    .map(|(t, v)| {
-                        let x = LEFT + plot_w * ((t - start) as f64 / span_ms as f64);
-                        format!("{x:.1},{:.1}", y(*v, top))
-                    })
+                    .map(|(t, v)| (LEFT + plot_w * ((t - start) as f64 / span_ms as f64), y(*v, top)))
                     .collect();
+                let drawn = shown.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
+                // The newest point is marked, so a series of one point is visible too.
+                let newest = shown.last().map(|(x, y)| {
+                    view! { <circle class=format!("newest {}", s.class) cx=format!("{x:.1}") cy=format!("{y:.1}") r="3"/> }
+                });
                 view! {
-                    <polyline class=format!("line {}", s.class) data-series=s.label data-points=shown.len() points=shown.join(" ")/>
+                    <polyline class=format!("line {}", s.class) data-series=s.label data-points=shown.len() points=drawn/>
+                    {newest}
                 }
             })
             .collect_view()
@@ -130,7 +136,10 @@ pub fn LineChart(
             .get()
             .into_iter()
             .map(|s| {
-                let newest = s.points.last().map_or_else(|| "–".to_string(), |(_, v)| unit.format(*v));
+                let newest = s
+                    .current
+                    .or_else(|| s.points.last().map(|(_, v)| *v))
+                    .map_or_else(|| "–".to_string(), |v| unit.format(v));
                 view! {
                     <li class=s.class>
                         <span class="swatch"></span>
