@@ -51,7 +51,19 @@ pub struct PulseboardSettings {
     pub jobs_files_root: PathBuf,
     /// Enables `/api/debug/*` (e.g. dropping every open stream). Never enable it in production.
     pub debug_endpoints: bool,
+    /// How often the monitor samples the host, the process and the hub, in milliseconds.
+    pub monitor_interval_ms: u64,
+    /// Monitor thresholds, in percent: a gauge turns warn at `*-warn`, critical at `*-critical`.
+    pub monitor_cpu_warn: f64,
+    pub monitor_cpu_critical: f64,
+    pub monitor_memory_warn: f64,
+    pub monitor_memory_critical: f64,
+    pub monitor_disk_warn: f64,
+    pub monitor_disk_critical: f64,
 }
+
+/// Shortest and longest sampling interval the monitor accepts.
+pub const MONITOR_INTERVAL_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
 
 impl PulseboardSettings {
     pub fn heartbeat(&self) -> Duration {
@@ -62,6 +74,44 @@ impl PulseboardSettings {
     }
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+    pub fn monitor_interval(&self) -> Duration {
+        Duration::from_millis(self.monitor_interval_ms)
+    }
+
+    /// Checks what the types alone cannot: ranges and the order of thresholds. One message per
+    /// problem, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if !MONITOR_INTERVAL_RANGE_MS.contains(&self.monitor_interval_ms) {
+            problems.push(format!(
+                "key `pulseboard.monitor-interval-ms`: {} is outside {}..={}",
+                self.monitor_interval_ms,
+                MONITOR_INTERVAL_RANGE_MS.start(),
+                MONITOR_INTERVAL_RANGE_MS.end()
+            ));
+        }
+        for (name, warn, critical) in [
+            ("cpu", self.monitor_cpu_warn, self.monitor_cpu_critical),
+            ("memory", self.monitor_memory_warn, self.monitor_memory_critical),
+            ("disk", self.monitor_disk_warn, self.monitor_disk_critical),
+        ] {
+            for (which, value) in [("warn", warn), ("critical", critical)] {
+                if !(0.0..=100.0).contains(&value) {
+                    problems.push(format!("key `pulseboard.monitor-{name}-{which}`: {value} is not a percentage (0 to 100)"));
+                }
+            }
+            if warn > critical {
+                problems.push(format!(
+                    "key `pulseboard.monitor-{name}-warn`: {warn} is above monitor-{name}-critical ({critical})"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems.join("; ")))
+        }
     }
 }
 
@@ -129,6 +179,7 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         .merge(env_layer("PULSEBOARD_", "pulseboard", &["config"]));
 
     let layout: FileLayout = figment.extract().map_err(|err| ConfigError::Invalid(describe(err)))?;
+    layout.pulseboard.validate()?;
     Ok(Settings {
         leptos: layout.leptos,
         pulseboard: layout.pulseboard,
@@ -268,6 +319,28 @@ mod tests {
             jail.create_file("unknown.toml", "[pulseboard]\nheartbeat-sec = 3\n")?;
             let message = load(Some(Path::new("unknown.toml"))).unwrap_err().to_string();
             assert!(message.contains("heartbeat-sec"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn monitor_settings_are_range_checked() {
+        Jail::expect_with(|jail| {
+            assert_eq!(load(None).unwrap().pulseboard.monitor_interval_ms, 1000);
+            jail.set_env("PULSEBOARD_MONITOR_INTERVAL_MS", "5");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("monitor-interval-ms") && message.contains("100..=60000"), "{message}");
+            jail.set_env("PULSEBOARD_MONITOR_INTERVAL_MS", "500");
+            jail.set_env("PULSEBOARD_MONITOR_CPU_WARN", "95");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("monitor-cpu-warn") && message.contains("above"), "{message}");
+            jail.set_env("PULSEBOARD_MONITOR_CPU_WARN", "50");
+            jail.set_env("PULSEBOARD_MONITOR_DISK_CRITICAL", "150");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("monitor-disk-critical") && message.contains("percentage"), "{message}");
+            jail.set_env("PULSEBOARD_MONITOR_DISK_CRITICAL", "99.5");
+            let settings = load(None).unwrap().pulseboard;
+            assert_eq!((settings.monitor_interval_ms, settings.monitor_cpu_warn), (500, 50.0));
             Ok(())
         });
     }

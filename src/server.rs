@@ -5,6 +5,7 @@ use crate::{
     config::Settings,
     jobs::{builtin::JobRegistry, job::JobEnv, runner::JobRunner, store::Store},
     session::SessionKeys,
+    monitor::{self, store::MonitorStore},
     state::AppState,
     streams::{
         self,
@@ -69,15 +70,18 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let jobs = JobRunner::new(store, hub.clone(), JobRegistry::with_builtins(), env, config.jobs_workers)
         .map_err(io::Error::other)?;
     let sessions = SessionKeys::load_or_create(&config.data_dir)?;
+    let monitor = MonitorStore::new(config);
     let state = AppState {
         leptos_options,
         settings: Arc::new(config.clone()),
         hub: hub.clone(),
         jobs: jobs.clone(),
         sessions,
+        monitor: monitor.clone(),
     };
     let shutdown = CancellationToken::new();
     spawn_sweeper(hub.clone(), shutdown.clone());
+    monitor::task::spawn(monitor, hub.clone(), &settings.pulseboard.data_dir, shutdown.clone());
 
     let router = router(state);
     let stop = shutdown.clone();
@@ -123,6 +127,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(streams::http_api::routes(state.settings.debug_endpoints))
         .merge(crate::jobs::http_api::routes())
+        .merge(monitor::http::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         // The default predicate never compresses text/event-stream, so streams are neither

@@ -1,6 +1,9 @@
 //! What every request handler and server function can reach (server only).
 
-use crate::{config::PulseboardSettings, jobs::runner::JobRunner, session::SessionKeys, streams::hub::Hub};
+use crate::{
+    config::PulseboardSettings, jobs::runner::JobRunner, monitor::store::MonitorStore, session::SessionKeys,
+    streams::hub::Hub,
+};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -12,4 +15,5 @@ pub struct AppState {
     pub hub: Hub,
     pub jobs: JobRunner,
     pub sessions: SessionKeys,
+    pub monitor: MonitorStore,
 }

@@ -260,7 +260,7 @@ fn ProgressBar(job: RwSignal<JobView>) -> impl IntoView {
             </div>
             <span class="percent">{move || percent().map(|p| format!("{:.0} %", p.floor())).unwrap_or_else(|| "…".into())}</span>
         </div>
-        <p class="figures">{figures}</p>
+        <p class="job-figures">{figures}</p>
     }
 }
 

@@ -582,7 +582,7 @@ mod tests {
         let (runner, hub) = runner(dir.path(), 2);
         let me = Viewer("a".repeat(32));
         let mut events = Box::pin(
-            hub.subscribe(SubscribeRequest { topics: runner.topics_for(&me), last_event_id: None }).unwrap(),
+            hub.subscribe(SubscribeRequest { topics: runner.topics_for(&me), last_event_id: None, delivery: Default::default() }).unwrap(),
         );
         let job = runner.start(&me, false, "pipeline", serde_json::json!({"stages": 2, "step_ms": 10})).await.unwrap();
         assert_eq!(job.state, JobState::Queued);

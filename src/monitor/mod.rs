@@ -1,16 +1,29 @@
-//! Monitoring panels: host and stream metrics.
+//! Monitoring panels: the host, the process and pulseboard's own streams, sampled on the server,
+//! kept in a rolling window, published on a hub topic and shown live; plus `/metrics`,
+//! `/healthz` and `/readyz`.
+//!
+//! Shared: `sample` (what is measured), `window` (windows and downsampling), `thresholds`, the
+//! server functions in `api` and the page. Server only: `rate`, `sampler`, `store`, `task`,
+//! `prometheus`, `http`.
 
-use leptos::prelude::*;
-use leptos_meta::Title;
+mod api;
+mod page;
+pub mod sample;
+pub mod thresholds;
+pub mod window;
 
-#[component]
-pub fn MonitorPage() -> impl IntoView {
-    view! {
-        <Title text="Monitor"/>
-        <section class="page monitor">
-            <h1>"Monitor"</h1>
-            <p class="lede">"Host and server metrics: CPU, memory, network, and pulseboard's own streams and subscribers."</p>
-            <p>"To watch the raw events of any topic, open the "<a href="/inspect">"topic inspector"</a>"."</p>
-        </section>
-    }
-}
+#[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod prometheus;
+#[cfg(feature = "ssr")]
+pub mod rate;
+#[cfg(feature = "ssr")]
+pub mod sampler;
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod task;
+
+pub use api::{monitor_events, monitor_snapshot, MonitorEvents, MonitorSnapshot, MonitorView, MONITOR_TOPIC, SAMPLE_EVENT};
+pub use page::MonitorPage;

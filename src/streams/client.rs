@@ -326,7 +326,7 @@ mod browser {
             let delay = backoff_ms(conn.retry_ms.get(), attempt, js_sys::Math::random());
             drop(conn);
             // Wakes sent before now (e.g. the visibility effect's first run) are stale.
-            while let Ok(Some(())) = wakes.try_next() {}
+            while wakes.try_recv().is_ok() {}
             // Wait out the backoff, or less if the tab becomes hidden/visible meanwhile.
             let timer = sleep(Duration::from_millis(delay as u64)).fuse();
             let woken = wakes.next().fuse();
@@ -347,7 +347,8 @@ mod browser {
     async fn connect(conn: &Connection) -> Outcome {
         let controller = web_sys::AbortController::new().ok();
         *conn.abort.borrow_mut() = controller.clone();
-        let response = match fetch(&conn.url, conn.last_id.borrow().as_deref(), controller.as_ref()).await {
+        let last_id = conn.last_id.borrow().clone();
+        let response = match fetch(&conn.url, last_id.as_deref(), controller.as_ref()).await {
             Ok(response) => response,
             Err(_) => return Outcome::Dropped { was_live: false },
         };

@@ -8,7 +8,7 @@
 use super::{
     access::{self, Action, Origin},
     encoding::EventStream,
-    hub::{HubError, SubscribeRequest},
+    hub::{Delivery, HubError, SubscribeRequest},
     names::{EventType, NameError, TopicName},
     wire,
 };
@@ -128,7 +128,8 @@ async fn events(
     if topics.is_empty() {
         return Err(ApiError::MissingParameter("topic"));
     }
-    let stream = subscribe(&state, &headers, topics, last_event_id(&headers, query_last_id), Origin::Public)?;
+    let last_id = last_event_id(&headers, query_last_id);
+    let stream = subscribe(&state, &headers, topics, last_id, Origin::Public, Delivery::Every)?;
     Ok(sse_response(futures::StreamExt::map(stream, Ok)))
 }
 
@@ -139,13 +140,14 @@ fn subscribe(
     topics: Vec<TopicName>,
     last_event_id: Option<String>,
     origin: Origin,
+    delivery: Delivery,
 ) -> Result<impl Stream<Item = Bytes> + Send + 'static, ApiError> {
     let limit = state.settings.max_topics_per_stream;
     if topics.len() > limit {
         return Err(ApiError::TooManyTopics(limit));
     }
     access::authorize(headers, Action::Subscribe, &topics, origin)?;
-    Ok(state.hub.subscribe(SubscribeRequest { topics, last_event_id })?)
+    Ok(state.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?)
 }
 
 async fn publish(
@@ -197,7 +199,10 @@ async fn stats(State(state): State<AppState>) -> Json<serde_json::Value> {
         "topics": stats.topics,
         "subscribers": stats.subscribers,
         "published": stats.published,
+        "delivered": stats.delivered,
+        "conflated": stats.conflated,
         "resets": stats.resets,
+        "resumes": stats.resumes,
     }))
 }
 
@@ -209,16 +214,22 @@ async fn drop_streams(State(state): State<AppState>) -> StatusCode {
 /// For stream server functions taking topic names from the caller: subscribes the current
 /// request to `topics`, honouring its `Last-Event-ID` header or `last_event_id` query parameter.
 pub fn open_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, ApiError> {
-    open(topics, Origin::Public)
+    open(topics, Origin::Public, Delivery::Every)
+}
+
+/// [`open_stream`] with a delivery policy: `Delivery::Latest` for streams of states (samples,
+/// quotes), where a slow client should get the newest one rather than a backlog.
+pub fn open_stream_with<T>(topics: Vec<TopicName>, delivery: Delivery) -> Result<EventStream<T>, ApiError> {
+    open(topics, Origin::Public, delivery)
 }
 
 /// For stream server functions whose topics the server derived itself (e.g. from the session):
 /// may include `private.` topics.
 pub fn open_trusted_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, ApiError> {
-    open(topics, Origin::Trusted)
+    open(topics, Origin::Trusted, Delivery::Every)
 }
 
-fn open<T>(topics: Vec<TopicName>, origin: Origin) -> Result<EventStream<T>, ApiError> {
+fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result<EventStream<T>, ApiError> {
     use leptos::prelude::*;
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
@@ -227,7 +238,7 @@ fn open<T>(topics: Vec<TopicName>, origin: Origin) -> Result<EventStream<T>, Api
         .find(|(key, _)| key == "last_event_id")
         .map(|(_, value)| value);
     let last_id = last_event_id(&parts.headers, query_last_id);
-    let stream = subscribe(&state, &parts.headers, topics, last_id, origin)?;
+    let stream = subscribe(&state, &parts.headers, topics, last_id, origin, delivery)?;
     Ok(EventStream::from_sse_bytes(stream))
 }
 

@@ -16,6 +16,10 @@
 //!   same read, so the hand-over cannot lose or repeat an event, and a subscriber costs no queue:
 //!   memory stays bounded however slow it is. A subscriber that falls behind the history, or
 //!   resumes from an id the history no longer covers, gets a `reset` event instead of a silent gap.
+//! - **Delivery is a property of the stream.** `Delivery::Every` (the default) sends every event;
+//!   `Delivery::Latest` (latest wins, for streams of samples such as metrics) sends, of everything
+//!   pending, only the newest event of each topic, so a slow client gets the newest state rather
+//!   than a backlog, and falling behind the history is not a gap for it.
 //! - **Batching.** Everything pending for a subscriber leaves in one chunk (one write).
 
 use super::{
@@ -105,12 +109,26 @@ impl ResetReason {
     }
 }
 
+/// How a stream delivers what it has not sent yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// Every event, in order. A subscriber that falls behind the history gets a `reset`.
+    #[default]
+    Every,
+    /// Latest wins: of the events pending when the stream is read, only the newest of each topic
+    /// is sent (the others are counted as conflated). For topics whose events are states, not
+    /// changes (samples, quotes): a slow client skips to the newest one and never gets a reset
+    /// for falling behind.
+    Latest,
+}
+
 /// What a subscriber asks for.
 #[derive(Debug, Clone)]
 pub struct SubscribeRequest {
     pub topics: Vec<TopicName>,
     /// The `Last-Event-ID` the client sent, if any: events after it are replayed from history.
     pub last_event_id: Option<String>,
+    pub delivery: Delivery,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -131,13 +149,35 @@ enum Backend {
     InProcess(MemoryHub),
 }
 
-/// Counters for the monitoring views.
+/// Counters and sizes for the monitoring views. Counters (`u64`) only grow while the hub runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HubStats {
     pub topics: usize,
+    /// Open streams summed over their topics (a stream of two topics counts twice).
     pub subscribers: usize,
+    /// Open streams.
+    pub streams: usize,
+    /// Events kept in all topics' histories.
+    pub history_events: usize,
     pub published: u64,
+    /// Events written to subscribers (one per event per stream).
+    pub delivered: u64,
+    /// Events a latest-wins stream skipped because a newer one of the same topic was pending.
+    pub conflated: u64,
+    /// `reset` events sent: streams that could not resume or fell behind the history.
     pub resets: u64,
+    /// Streams that resumed from a `Last-Event-ID` this run of the hub made.
+    pub resumes: u64,
+    /// Per topic, sorted by name.
+    pub per_topic: Vec<TopicStats>,
+}
+
+/// One topic's share of [`HubStats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicStats {
+    pub topic: String,
+    pub subscribers: usize,
+    pub history_events: usize,
 }
 
 impl Hub {
@@ -188,6 +228,14 @@ impl Hub {
     pub fn stats(&self) -> HubStats {
         match &*self.backend {
             Backend::InProcess(hub) => hub.stats(),
+        }
+    }
+
+    /// Whether the hub takes new subscriptions and events: what `/readyz` asks. Fails while the
+    /// server shuts down (and, for a remote backend, when it cannot be reached).
+    pub fn check_ready(&self) -> Result<(), HubError> {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.check_ready(),
         }
     }
 
@@ -257,7 +305,11 @@ struct MemoryHub {
     /// Generation bumped to end all open streams; `closing` refuses new ones.
     disconnect: watch::Sender<(u64, bool)>,
     published: AtomicU64,
+    delivered: AtomicU64,
+    conflated: AtomicU64,
     resets: AtomicU64,
+    resumes: AtomicU64,
+    streams: AtomicUsize,
 }
 
 impl MemoryHub {
@@ -272,7 +324,11 @@ impl MemoryHub {
             forgotten_through: AtomicU64::new(0),
             disconnect: watch::Sender::new((0, false)),
             published: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            conflated: AtomicU64::new(0),
             resets: AtomicU64::new(0),
+            resumes: AtomicU64::new(0),
+            streams: AtomicUsize::new(0),
         }
     }
 
@@ -359,12 +415,36 @@ impl MemoryHub {
     }
 
     fn stats(&self) -> HubStats {
-        let topics = self.topics.read();
+        let mut per_topic: Vec<TopicStats> = self
+            .topics
+            .read()
+            .iter()
+            .map(|(name, topic)| TopicStats {
+                topic: name.to_string(),
+                subscribers: topic.subscribers.load(Ordering::Relaxed),
+                history_events: topic.log.read().entries.len(),
+            })
+            .collect();
+        per_topic.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
         HubStats {
-            topics: topics.len(),
-            subscribers: topics.values().map(|t| t.subscribers.load(Ordering::Relaxed)).sum(),
+            topics: per_topic.len(),
+            subscribers: per_topic.iter().map(|t| t.subscribers).sum(),
+            streams: self.streams.load(Ordering::Relaxed),
+            history_events: per_topic.iter().map(|t| t.history_events).sum(),
             published: self.published.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            conflated: self.conflated.load(Ordering::Relaxed),
             resets: self.resets.load(Ordering::Relaxed),
+            resumes: self.resumes.load(Ordering::Relaxed),
+            per_topic,
+        }
+    }
+
+    fn check_ready(&self) -> Result<(), HubError> {
+        if self.disconnect.borrow().1 {
+            Err(HubError::ShuttingDown)
+        } else {
+            Ok(())
         }
     }
 
@@ -425,12 +505,20 @@ impl MemoryHub {
         }
         let (cursor, reset) = self.starting_point(request.last_event_id.as_deref());
         let mut first = BytesMut::from(&wire::encode_retry(self.config.retry_ms)[..]);
-        if let Some(reason) = reset {
-            self.resets.fetch_add(1, Ordering::Relaxed);
-            first.extend_from_slice(&self.reset_frame(cursor, reason));
+        match reset {
+            Some(reason) => {
+                self.resets.fetch_add(1, Ordering::Relaxed);
+                first.extend_from_slice(&self.reset_frame(cursor, reason));
+            }
+            None if request.last_event_id.as_deref().is_some_and(|id| !id.trim().is_empty()) => {
+                self.resumes.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {}
         }
+        self.streams.fetch_add(1, Ordering::AcqRel);
         let state = Subscriber {
             backend,
+            delivery: request.delivery,
             topics,
             wakes,
             disconnect,
@@ -453,6 +541,7 @@ impl MemoryHub {
 /// One open stream: a cursor over its topics' histories. No queue of its own.
 struct Subscriber {
     backend: Arc<Backend>,
+    delivery: Delivery,
     topics: Vec<Arc<Topic>>,
     wakes: Vec<watch::Receiver<u64>>,
     disconnect: watch::Receiver<(u64, bool)>,
@@ -521,20 +610,31 @@ impl Subscriber {
         }
         let mut batch: Vec<(u64, Bytes)> = Vec::new();
         let mut expired = false;
+        let mut conflated = 0u64;
         for topic in &self.topics {
             let log = topic.log.read();
-            if log.evicted_through > self.cursor {
+            if log.evicted_through > self.cursor && self.delivery == Delivery::Every {
                 expired = true;
                 break;
             }
             let start = log.entries.partition_point(|e| e.seq <= self.cursor);
-            batch.extend(
-                log.entries
-                    .range(start..)
-                    .take_while(|e| e.seq <= visible)
-                    .map(|e| (e.seq, e.frame.clone())),
-            );
+            let fresh = log.entries.range(start..).take_while(|e| e.seq <= visible);
+            match self.delivery {
+                Delivery::Every => batch.extend(fresh.map(|e| (e.seq, e.frame.clone()))),
+                Delivery::Latest => {
+                    let mut newest = None;
+                    for entry in fresh {
+                        conflated += u64::from(newest.is_some());
+                        newest = Some(entry);
+                    }
+                    batch.extend(newest.map(|e| (e.seq, e.frame.clone())));
+                }
+            }
         }
+        if conflated > 0 {
+            hub.conflated.fetch_add(conflated, Ordering::Relaxed);
+        }
+        hub.delivered.fetch_add(batch.len() as u64, Ordering::Relaxed);
         if expired {
             hub.resets.fetch_add(1, Ordering::Relaxed);
             let frame = hub.reset_frame(visible, ResetReason::HistoryExpired);
@@ -561,6 +661,7 @@ impl Subscriber {
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
+        self.hub().streams.fetch_sub(1, Ordering::AcqRel);
         for topic in &self.topics {
             topic.subscribers.fetch_sub(1, Ordering::AcqRel);
         }
@@ -594,7 +695,12 @@ mod tests {
         let request = SubscribeRequest {
             topics: topics.iter().map(|t| topic(t)).collect(),
             last_event_id: last,
+            delivery: Delivery::Every,
         };
+        events_with(hub, request)
+    }
+
+    fn events_with(hub: &Hub, request: SubscribeRequest) -> impl Stream<Item = eventsource_stream::Event> {
         hub.subscribe(request)
             .unwrap()
             .map(Ok::<_, std::convert::Infallible>)
@@ -755,7 +861,7 @@ mod tests {
     #[tokio::test]
     async fn stalled_subscriber_catches_up_in_one_chunk_or_resets() {
         let hub = Hub::in_process(HubConfig { history_events: 50, ..config() });
-        let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None };
+        let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None, delivery: Delivery::Every };
         let mut raw = Box::pin(hub.subscribe(request.clone()).unwrap());
         let retry = raw.next().await.unwrap();
         assert_eq!(&retry[..], b"retry: 1000\n\n");
@@ -776,9 +882,75 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn latest_wins_stream_sends_the_newest_event_of_each_topic() {
+        let hub = Hub::in_process(HubConfig { history_events: 5, ..config() });
+        let request = |last_event_id| SubscribeRequest {
+            topics: vec![topic("a"), topic("b")],
+            last_event_id,
+            delivery: Delivery::Latest,
+        };
+        let mut raw = Box::pin(hub.subscribe(request(None)).unwrap());
+        raw.next().await.unwrap();
+        // More than the history holds: an every-event stream would get a reset here.
+        for n in 0..12 {
+            publish(&hub, "a", &format!("a{n}")).await;
+        }
+        publish(&hub, "b", "b0").await;
+        publish(&hub, "b", "b1").await;
+        let chunk = raw.next().await.unwrap();
+        let text = std::str::from_utf8(&chunk).unwrap();
+        assert!(!text.contains("reset"), "{text}");
+        assert_eq!(text.matches("data: ").count(), 2, "{text}");
+        assert!(text.contains("data: a11") && text.contains("data: b1"), "{text}");
+        let stats = hub.stats();
+        assert_eq!(stats.delivered, 2);
+        // Of the 14 published, 2 were sent; the other 4 of a's history and 1 of b's were skipped
+        // (events evicted from history before the read are neither sent nor counted).
+        assert_eq!(stats.conflated, 4 + 1);
+
+        // Resuming a latest-wins stream from an id history covers: only the newest after it.
+        let resumed = Box::pin(hub.subscribe(request(Some(hub.current_id().to_string()))).unwrap());
+        drop(resumed);
+        let old = hub.snapshot(&topic("a"), 5).0[0].id.to_string();
+        let mut resumed = Box::pin(
+            events_with(&hub, request(Some(old))),
+        );
+        let got = take(&mut resumed, 2).await;
+        let data: Vec<_> = got.iter().map(|e| e.data.as_str()).collect();
+        assert_eq!(data, ["a11", "b1"]);
+        assert_eq!(hub.stats().resumes, 2);
+    }
+
+    #[tokio::test]
+    async fn stats_count_streams_deliveries_and_history() {
+        let hub = Hub::in_process(config());
+        let mut one = Box::pin(events(&hub, &["a"], None));
+        let mut two = Box::pin(events(&hub, &["a", "b"], None));
+        publish(&hub, "a", "1").await;
+        publish(&hub, "b", "2").await;
+        take(&mut one, 1).await;
+        take(&mut two, 2).await;
+        let stats = hub.stats();
+        assert_eq!((stats.streams, stats.subscribers, stats.topics), (2, 3, 2));
+        assert_eq!((stats.published, stats.delivered, stats.history_events), (2, 3, 2));
+        assert_eq!(
+            stats.per_topic,
+            vec![
+                TopicStats { topic: "a".into(), subscribers: 2, history_events: 1 },
+                TopicStats { topic: "b".into(), subscribers: 1, history_events: 1 },
+            ]
+        );
+        drop(one);
+        assert_eq!(hub.stats().streams, 1);
+        assert_eq!(hub.check_ready(), Ok(()));
+        hub.disconnect_all(true);
+        assert_eq!(hub.check_ready(), Err(HubError::ShuttingDown));
+    }
+
+    #[tokio::test]
     async fn heartbeat_when_idle_and_disconnect_ends_streams() {
         let hub = Hub::in_process(HubConfig { heartbeat: Duration::from_millis(30), ..config() });
-        let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None };
+        let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None, delivery: Delivery::Every };
         let mut raw = Box::pin(hub.subscribe(request.clone()).unwrap());
         raw.next().await.unwrap();
         assert_eq!(&raw.next().await.unwrap()[..], b": heartbeat\n\n");

@@ -1,0 +1,54 @@
+//! Operational endpoints: `/metrics` (Prometheus text format), `/healthz` (the process answers)
+//! and `/readyz` (ready to serve: every dependency reachable; today the hub).
+
+use super::prometheus;
+use crate::state::AppState;
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let latest = state.monitor.latest();
+    match prometheus::render(latest.as_ref(), &state.hub.stats(), state.monitor.samples()) {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        Err(err) => {
+            tracing::error!("{err}");
+            let body = serde_json::json!({ "error": err.to_string() });
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+        }
+    }
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `200 {"ready":true,"checks":{"hub":"ok"}}`, or `503` with the failing check's reason.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let hub = state.hub.check_ready();
+    let ready = hub.is_ok();
+    let body = serde_json::json!({
+        "ready": ready,
+        "checks": { "hub": hub.map_or_else(|err| err.to_string(), |()| "ok".to_string()) },
+    });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,239 @@
+//! The monitor page: gauges of the newest sample, charts of the chosen window, the process and
+//! stream figures. Server-rendered from the snapshot, then live: one stream (latest wins) that
+//! every panel folds.
+
+use super::{
+    api::{monitor_snapshot, MonitorEvents, MonitorView},
+    sample::{percent, Point, Sample},
+    window::{fold_live, Window, DEFAULT_WINDOW, WINDOW_CHOICES},
+};
+use crate::{
+    streams::{use_event_stream, Json, StreamEvent},
+    ui::{units, Gauge, LineChart, Series, Unit},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// A gap between two samples longer than this many intervals (a tab shown again after a while,
+/// a reconnect) reloads the snapshot instead of leaving a hole in the charts.
+const GAP_INTERVALS: i64 = 10;
+
+/// The lines of one chart: label, style class and the figure of a point each draws.
+type SeriesSpec = &'static [(&'static str, &'static str, fn(&Point) -> f64)];
+
+fn window_label(minutes: u32) -> String {
+    if minutes.is_multiple_of(60) {
+        format!("{} h", minutes / 60)
+    } else {
+        format!("{minutes} min")
+    }
+}
+
+#[component]
+pub fn MonitorPage() -> impl IntoView {
+    let query = use_query_map();
+    let window = Memo::new(move |_| {
+        query.with(|q| q.get("window")).filter(|w| !w.is_empty()).unwrap_or_else(|| DEFAULT_WINDOW.to_string())
+    });
+    let snapshot = Resource::new(move || window.get(), |window| monitor_snapshot(Some(window)));
+
+    view! {
+        <Title text="Monitor"/>
+        <section class="page monitor">
+            <h1>"Monitor"</h1>
+            <nav class="window-choice" aria-label="Time window">
+                {WINDOW_CHOICES
+                    .into_iter()
+                    .map(|minutes| {
+                        let current = move || window.get() == minutes.to_string();
+                        view! {
+                            <a
+                                href=format!("/monitor?window={minutes}")
+                                class:active=current
+                                aria-current=move || current().then_some("true")
+                            >
+                                {window_label(minutes)}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || snapshot.get().map(|result| match result {
+                    Ok(current) => view! { <Panels snapshot=current on_reset=Callback::new(move |_| snapshot.refetch())/> }.into_any(),
+                    Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Every panel, folding the one stream of samples.
+#[component]
+fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
+    let window = Window { minutes: snapshot.window_minutes, step_ms: snapshot.step_ms };
+    let gap_ms = GAP_INTERVALS * snapshot.interval_ms as i64;
+    let thresholds = snapshot.thresholds;
+    let points = RwSignal::new(snapshot.points);
+    let latest = RwSignal::new(snapshot.latest);
+    let state = use_event_stream(MonitorEvents {}, Some(snapshot.last_id), move |event: StreamEvent<Json<Sample>>| {
+        match event {
+            StreamEvent::Item { item: Json(sample), .. } => {
+                let previous = latest.with_untracked(|l| l.as_ref().map(|s| s.at_ms));
+                match previous {
+                    // Already in the snapshot.
+                    Some(at) if sample.at_ms <= at => {}
+                    Some(at) if sample.at_ms - at > gap_ms.max(window.step_ms) => on_reset.run(()),
+                    _ => {
+                        points.update(|p| fold_live(p, sample.point(), window));
+                        latest.set(Some(sample));
+                    }
+                }
+            }
+            StreamEvent::Reset { .. } => on_reset.run(()),
+            StreamEvent::Invalid { .. } => {}
+        }
+    });
+
+    let end_ms = Signal::derive(move || latest.with(|l| l.as_ref().map_or(0, |s| s.at_ms)));
+    let series = move |list: SeriesSpec| {
+        Signal::derive(move || {
+            let now = latest.with(|l| l.as_ref().map(Sample::point));
+            points.with(|p| {
+                list.iter()
+                    .map(|(label, class, value)| Series {
+                        label,
+                        class,
+                        points: p.iter().map(|point| (point.at_ms, value(point))).collect(),
+                        current: now.as_ref().map(value),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let span_ms = window.span_ms();
+    let sample = move |f: fn(&Sample) -> String| move || latest.with(|l| l.as_ref().map_or_else(|| "–".to_string(), f));
+
+    view! {
+        <p class="stream-state">
+            "Samples every "{units::duration_ms(snapshot.interval_ms)}", live: "
+            <span class="state" data-state=move || state.get().label()>{move || state.get().label()}</span>
+        </p>
+        <Show when=move || latest.with(Option::is_none)>
+            <p class="empty">"Waiting for the first sample…"</p>
+        </Show>
+        <div class="gauges">
+            <Gauge
+                label="CPU"
+                percent=Signal::derive(move || latest.with(|l| l.as_ref().map_or(0.0, |s| s.host.cpu_percent)))
+                text=Signal::derive(sample(|s| Unit::Percent.format(s.host.cpu_percent)))
+                detail=Signal::derive(sample(|s| format!("{} cores", s.host.cores.len())))
+                thresholds=thresholds.cpu
+            />
+            <Gauge
+                label="Memory"
+                percent=Signal::derive(move || latest.with(|l| l.as_ref().map_or(0.0, |s| percent(s.host.memory_used, s.host.memory_total))))
+                text=Signal::derive(sample(|s| Unit::Percent.format(percent(s.host.memory_used, s.host.memory_total))))
+                detail=Signal::derive(sample(|s| format!("{} of {}", units::bytes(s.host.memory_used as f64), units::bytes(s.host.memory_total as f64))))
+                thresholds=thresholds.memory
+            />
+            <Gauge
+                label="Swap"
+                percent=Signal::derive(move || latest.with(|l| l.as_ref().map_or(0.0, |s| percent(s.host.swap_used, s.host.swap_total))))
+                text=Signal::derive(sample(|s| if s.host.swap_total == 0 { "none".to_string() } else { Unit::Percent.format(percent(s.host.swap_used, s.host.swap_total)) }))
+                detail=Signal::derive(sample(|s| format!("{} of {}", units::bytes(s.host.swap_used as f64), units::bytes(s.host.swap_total as f64))))
+                thresholds=thresholds.memory
+            />
+            <Gauge
+                label="Data disk"
+                percent=Signal::derive(move || latest.with(|l| l.as_ref().and_then(|s| s.host.disk.as_ref()).map_or(0.0, |d| percent(d.used, d.total))))
+                text=Signal::derive(sample(|s| s.host.disk.as_ref().map_or_else(|| "unknown".to_string(), |d| Unit::Percent.format(percent(d.used, d.total)))))
+                detail=Signal::derive(sample(|s| s.host.disk.as_ref().map_or_else(String::new, |d| format!("{} of {} on {}", units::bytes(d.used as f64), units::bytes(d.total as f64), d.mount_point))))
+                thresholds=thresholds.disk
+            />
+            <Gauge
+                label="Load (1 min)"
+                percent=Signal::derive(move || latest.with(|l| l.as_ref().map_or(0.0, load_percent)))
+                text=Signal::derive(sample(|s| s.host.load.map_or_else(|| "n/a".to_string(), |l| format!("{:.2}", l[0]))))
+                detail=Signal::derive(sample(|s| s.host.load.map_or_else(String::new, |l| format!("5 min {:.2} · 15 min {:.2}", l[1], l[2]))))
+                thresholds=thresholds.cpu
+            />
+        </div>
+        <ol class="cores" aria-label="CPU per core">
+            {move || latest.with(|l| l.as_ref().map(|s| s.host.cores.clone()).unwrap_or_default())
+                .into_iter()
+                .enumerate()
+                .map(|(n, usage)| {
+                    let level = thresholds.cpu.level(usage).as_str();
+                    view! {
+                        <li data-level=level>
+                            <span class="core-name">{format!("cpu{n}")}</span>
+                            <span class="bar"><span class=format!("bar-fill level-{level}") style=format!("width: {:.1}%", usage.clamp(0.0, 100.0))></span></span>
+                            <span class="core-value">{Unit::Percent.format(usage)}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+        <div class="charts">
+            <LineChart title="CPU" unit=Unit::Percent span_ms end_ms y_max=100.0 thresholds=thresholds.cpu
+                series=series(&[("total", "series-1", |p| p.cpu_percent)])/>
+            <LineChart title="Memory" unit=Unit::Percent span_ms end_ms y_max=100.0 thresholds=thresholds.memory
+                series=series(&[("used", "series-1", |p| p.memory_percent)])/>
+            <LineChart title="Network" unit=Unit::BytesPerSec span_ms end_ms
+                series=series(&[("received", "series-1", |p| p.net_rx_per_sec), ("sent", "series-2", |p| p.net_tx_per_sec)])/>
+            <LineChart title="Events" unit=Unit::PerSec span_ms end_ms
+                series=series(&[("published", "series-1", |p| p.published_per_sec), ("delivered", "series-2", |p| p.delivered_per_sec)])/>
+            <LineChart title="Subscribers" unit=Unit::Count span_ms end_ms
+                series=series(&[("subscribers", "series-1", |p| p.subscribers)])/>
+        </div>
+        <div class="figures">
+            <table class="process" aria-label="Process">
+                <caption>"Process"</caption>
+                <tbody>
+                    <tr><th scope="row">"Resident memory"</th><td data-figure="rss">{sample(|s| units::bytes(s.process.rss_bytes as f64))}</td></tr>
+                    <tr><th scope="row">"Open files"</th><td data-figure="fds">{sample(|s| s.process.open_fds.map_or_else(|| "n/a".to_string(), |n| n.to_string()))}</td></tr>
+                    <tr><th scope="row">"Threads"</th><td data-figure="threads">{sample(|s| s.process.threads.map_or_else(|| "n/a".to_string(), |n| n.to_string()))}</td></tr>
+                    <tr><th scope="row">"Uptime"</th><td data-figure="uptime">{sample(|s| units::duration(s.process.uptime_secs))}</td></tr>
+                </tbody>
+            </table>
+            <table class="streams" aria-label="Streams">
+                <caption>"Streams"</caption>
+                <tbody>
+                    <tr><th scope="row">"Topics"</th><td data-figure="topics">{sample(|s| s.streams.topics.to_string())}</td></tr>
+                    <tr><th scope="row">"Open streams"</th><td data-figure="streams">{sample(|s| s.streams.streams.to_string())}</td></tr>
+                    <tr><th scope="row">"Subscribers"</th><td data-figure="subscribers">{sample(|s| s.streams.subscribers.to_string())}</td></tr>
+                    <tr><th scope="row">"Events in history"</th><td data-figure="history">{sample(|s| s.streams.history_events.to_string())}</td></tr>
+                    <tr><th scope="row">"Published"</th><td data-figure="published">{sample(|s| format!("{} ({})", s.streams.published_total, Unit::PerSec.format(s.streams.published_per_sec)))}</td></tr>
+                    <tr><th scope="row">"Delivered"</th><td data-figure="delivered">{sample(|s| format!("{} ({})", s.streams.delivered_total, Unit::PerSec.format(s.streams.delivered_per_sec)))}</td></tr>
+                    <tr><th scope="row">"Conflated"</th><td data-figure="conflated">{sample(|s| s.streams.conflated_total.to_string())}</td></tr>
+                    <tr><th scope="row">"Resets"</th><td data-figure="resets">{sample(|s| s.streams.resets_total.to_string())}</td></tr>
+                    <tr><th scope="row">"Resumes"</th><td data-figure="resumes">{sample(|s| s.streams.resumes_total.to_string())}</td></tr>
+                </tbody>
+            </table>
+            <table class="topics" aria-label="Busiest topics">
+                <caption>"Busiest topics"</caption>
+                <thead><tr><th scope="col">"Topic"</th><th scope="col">"Subscribers"</th><th scope="col">"History"</th></tr></thead>
+                <tbody>
+                    {move || latest.with(|l| l.as_ref().map(|s| s.streams.top_topics.clone()).unwrap_or_default())
+                        .into_iter()
+                        .map(|t| view! {
+                            <tr>
+                                <td><a href=format!("/inspect?topic={}", t.topic)>{t.topic.clone()}</a></td>
+                                <td>{t.subscribers}</td>
+                                <td>{t.history_events}</td>
+                            </tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The 1-minute load as a percentage of the cores (100: every core busy).
+fn load_percent(sample: &Sample) -> f64 {
+    let cores = sample.host.cores.len().max(1) as f64;
+    sample.host.load.map_or(0.0, |l| l[0] * 100.0 / cores)
+}

@@ -1,0 +1,61 @@
+//! The sampling task: every `monitor-interval-ms`, measure (off the async workers), record the
+//! sample in the store and publish it on the monitor topic, until shutdown. Stream clients get
+//! the samples as ordinary hub events.
+
+use super::{
+    api::{MONITOR_TOPIC, SAMPLE_EVENT},
+    sampler::Sampler,
+    store::MonitorStore,
+};
+use crate::streams::{hub::Hub, EventType, TopicName};
+use std::{path::Path, time::Instant};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+pub fn spawn(store: MonitorStore, hub: Hub, data_dir: &Path, shutdown: CancellationToken) {
+    let started = Instant::now();
+    let data_dir = data_dir.to_path_buf();
+    let interval = std::time::Duration::from_millis(store.interval_ms);
+    tokio::spawn(async move {
+        let mut sampler = match tokio::task::spawn_blocking(move || Sampler::new(&data_dir, started)).await {
+            Ok(Ok(sampler)) => sampler,
+            Ok(Err(err)) => return tracing::error!("monitor disabled: {err}"),
+            Err(err) => return tracing::error!("monitor disabled: sampler setup failed: {err}"),
+        };
+        let (Ok(topic), Ok(event_type)) = (TopicName::new(MONITOR_TOPIC), EventType::new(SAMPLE_EVENT)) else {
+            return tracing::error!("monitor disabled: invalid topic or event name");
+        };
+        let mut every = tokio::time::interval(interval);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {},
+                _ = shutdown.cancelled() => return,
+            }
+            let stats = hub.stats();
+            let measured = tokio::task::spawn_blocking(move || {
+                let sample = sampler.sample(&stats);
+                (sampler, sample)
+            })
+            .await;
+            let sample = match measured {
+                Ok((back, sample)) => {
+                    sampler = back;
+                    sample
+                }
+                Err(err) => return tracing::error!("monitor stopped: sampling failed: {err}"),
+            };
+            let json = match serde_json::to_string(&sample) {
+                Ok(json) => json,
+                Err(err) => {
+                    tracing::warn!("monitor sample not encoded: {err}");
+                    continue;
+                }
+            };
+            store.record(sample);
+            if let Err(err) = hub.publish(&topic, &event_type, &json).await {
+                tracing::debug!("monitor sample not published: {err}");
+            }
+        }
+    });
+}

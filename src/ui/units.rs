@@ -1,0 +1,151 @@
+//! Numbers as a person reads them: binary byte sizes, rates, percentages, durations, and the
+//! round values chart axes are drawn at.
+
+/// What a number measures, and so how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Percent,
+    Bytes,
+    BytesPerSec,
+    PerSec,
+    Count,
+}
+
+impl Unit {
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Self::Percent => format!("{} %", short(value)),
+            Self::Bytes => bytes(value),
+            Self::BytesPerSec => format!("{}/s", bytes(value)),
+            Self::PerSec => format!("{}/s", count(value)),
+            Self::Count => count(value),
+        }
+    }
+
+    /// A round top for an axis showing values up to `max`.
+    pub fn axis_max(self, max: f64) -> f64 {
+        match self {
+            Self::Bytes | Self::BytesPerSec => nice_ceiling_binary(max),
+            _ => nice_ceiling(max),
+        }
+    }
+}
+
+/// Up to three significant digits, no trailing zeros.
+fn short(value: f64) -> String {
+    let value = if value.is_finite() { value } else { 0.0 };
+    let text = if value.abs() >= 100.0 || value == value.trunc() {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// `1536` -> `1.5 KiB`.
+pub fn bytes(value: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = if value.is_finite() { value.max(0.0) } else { 0.0 };
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{} {}", short(value), UNITS[unit])
+}
+
+/// `12500` -> `12.5k`.
+pub fn count(value: f64) -> String {
+    let value = if value.is_finite() { value } else { 0.0 };
+    match value.abs() {
+        v if v >= 1e9 => format!("{}G", short(value / 1e9)),
+        v if v >= 1e6 => format!("{}M", short(value / 1e6)),
+        v if v >= 1e3 => format!("{}k", short(value / 1e3)),
+        _ => short(value),
+    }
+}
+
+/// `93784` -> `1 d 2 h`: the two largest units.
+pub fn duration(secs: u64) -> String {
+    let parts = [(secs / 86_400, "d"), (secs / 3600 % 24, "h"), (secs / 60 % 60, "min"), (secs % 60, "s")];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    parts[first..]
+        .iter()
+        .take(2)
+        .filter(|(n, _)| *n > 0 || first == 3)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `1000` -> `1 s`, `250` -> `250 ms`.
+pub fn duration_ms(ms: u64) -> String {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
+        duration(ms / 1000)
+    } else if ms >= 1000 {
+        format!("{} s", short(ms as f64 / 1000.0))
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+/// Smallest of 1, 2, 2.5, 5 times a power of ten that is at least `max` (1 for nothing).
+pub fn nice_ceiling(max: f64) -> f64 {
+    if !(max.is_finite() && max > 0.0) {
+        return 1.0;
+    }
+    let power = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * power).find(|v| *v >= max * (1.0 - 1e-9)).unwrap_or(10.0 * power)
+}
+
+/// Like [`nice_ceiling`] in units of 1024^k, so byte axes read `512 KiB`, `1 MiB`.
+pub fn nice_ceiling_binary(max: f64) -> f64 {
+    if !(max.is_finite() && max > 0.0) {
+        return 1024.0;
+    }
+    let scale = 1024f64.powf((max.log(1024.0)).floor().max(0.0));
+    nice_ceiling(max / scale) * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_read_at_a_glance() {
+        assert_eq!(Unit::Percent.format(42.0), "42 %");
+        assert_eq!(Unit::Percent.format(7.256), "7.26 %");
+        assert_eq!(Unit::Bytes.format(1536.0), "1.5 KiB");
+        assert_eq!(Unit::Bytes.format(3.0 * 1024.0 * 1024.0 * 1024.0), "3 GiB");
+        assert_eq!(Unit::BytesPerSec.format(0.0), "0 B/s");
+        assert_eq!(Unit::PerSec.format(12_500.0), "12.5k/s");
+        assert_eq!(Unit::Count.format(f64::NAN), "0");
+        assert_eq!(duration(0), "0 s");
+        assert_eq!(duration(59), "59 s");
+        assert_eq!(duration(3600), "1 h");
+        assert_eq!(duration(3725), "1 h 2 min");
+        assert_eq!(duration(93_784), "1 d 2 h");
+        assert_eq!(duration_ms(1000), "1 s");
+        assert_eq!(duration_ms(1500), "1.5 s");
+        assert_eq!(duration_ms(250), "250 ms");
+    }
+
+    #[test]
+    fn axis_tops_are_round() {
+        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(7.0), 10.0);
+        assert_eq!(nice_ceiling(10.0), 10.0);
+        assert_eq!(nice_ceiling(11.0), 20.0);
+        assert_eq!(nice_ceiling(0.3), 0.5);
+        assert_eq!(nice_ceiling(2100.0), 2500.0);
+        assert_eq!(nice_ceiling_binary(1500.0), 2048.0);
+        assert_eq!(nice_ceiling_binary(600.0), 1000.0);
+        assert_eq!(Unit::BytesPerSec.axis_max(3.0 * 1024.0 * 1024.0), 5.0 * 1024.0 * 1024.0);
+    }
+}
