@@ -68,7 +68,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=NotFound>
                         <Route path=StaticSegment("") view=JobsPage ssr=SsrMode::Async/>
                         <Route path=(StaticSegment("jobs"), ParamSegment("id")) view=JobDetailPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("markets") view=MarketsPage/>
+                        <Route path=StaticSegment("markets") view=MarketsPage ssr=SsrMode::Async/>
                         // Async: pages with live data render their snapshot into the HTML itself,
                         // so it is there without JavaScript (no out-of-order placeholders).
                         <Route path=StaticSegment("monitor") view=MonitorPage ssr=SsrMode::Async/>

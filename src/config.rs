@@ -51,6 +51,12 @@ pub struct PulseboardSettings {
     pub jobs_files_root: PathBuf,
     /// Enables `/api/debug/*` (e.g. dropping every open stream). Never enable it in production.
     pub debug_endpoints: bool,
+    /// Symbols of the built-in simulated market.
+    pub market_symbols: Vec<String>,
+    /// Simulated ticks per second across all symbols (0: no simulation, outside feeds only).
+    pub market_ticks_per_second: u32,
+    /// Seed of the simulation: the same seed gives the same prices.
+    pub market_seed: u64,
     /// How often the monitor samples the host, the process and the hub, in milliseconds.
     pub monitor_interval_ms: u64,
     /// Monitor thresholds, in percent: a gauge turns warn at `*-warn`, critical at `*-critical`.
@@ -107,6 +113,25 @@ impl PulseboardSettings {
                 ));
             }
         }
+        if self.market_ticks_per_second > MAX_TICKS_PER_SECOND {
+            problems.push(format!(
+                "key `pulseboard.market-ticks-per-second`: {} is above {MAX_TICKS_PER_SECOND}",
+                self.market_ticks_per_second
+            ));
+        }
+        if self.market_symbols.len() > 32 {
+            problems.push("key `pulseboard.market-symbols`: at most 32 symbols".to_string());
+        }
+        for symbol in &self.market_symbols {
+            let ok = !symbol.is_empty()
+                && symbol.len() <= 12
+                && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.');
+            if !ok {
+                problems.push(format!(
+                    "key `pulseboard.market-symbols`: {symbol:?} is not 1 to 12 characters of A-Z, 0-9 and '.'"
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -114,6 +139,9 @@ impl PulseboardSettings {
         }
     }
 }
+
+/// Highest simulated tick rate accepted.
+pub const MAX_TICKS_PER_SECOND: u32 = 20_000;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]

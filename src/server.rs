@@ -5,11 +5,14 @@ use crate::{
     config::Settings,
     jobs::{builtin::JobRegistry, job::JobEnv, runner::JobRunner, store::Store},
     session::SessionKeys,
+    market::feed::{run_simulator, Market, TICKS_TOPIC},
     monitor::{self, store::MonitorStore},
     state::AppState,
     streams::{
         self,
+        hooks::{PublishHook, PublishHooks},
         hub::{Hub, HubConfig},
+        TopicName,
     },
 };
 use axum::Router;
@@ -71,6 +74,15 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         .map_err(io::Error::other)?;
     let sessions = SessionKeys::load_or_create(&config.data_dir)?;
     let monitor = MonitorStore::new(config);
+    let market = Market::new(hub.clone());
+    let publish_hooks = PublishHooks::new([(TopicName::new(TICKS_TOPIC).expect("valid"), {
+        let market = market.clone();
+        let hook: PublishHook = Arc::new(move |text: String| {
+            let market = market.clone();
+            Box::pin(async move { market.ingest(&text).await.map_err(|err| err.to_string()) })
+        });
+        hook
+    })]);
     let state = AppState {
         leptos_options,
         settings: Arc::new(config.clone()),
@@ -78,10 +90,19 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         jobs: jobs.clone(),
         sessions,
         monitor: monitor.clone(),
+        market: market.clone(),
+        publish_hooks,
     };
     let shutdown = CancellationToken::new();
     spawn_sweeper(hub.clone(), shutdown.clone());
     monitor::task::spawn(monitor, hub.clone(), &settings.pulseboard.data_dir, shutdown.clone());
+    tokio::spawn(run_simulator(
+        market,
+        config.market_symbols.clone(),
+        config.market_seed,
+        config.market_ticks_per_second,
+        shutdown.clone(),
+    ));
 
     let router = router(state);
     let stop = shutdown.clone();

@@ -1,8 +1,12 @@
 //! What every request handler and server function can reach (server only).
 
 use crate::{
-    config::PulseboardSettings, jobs::runner::JobRunner, monitor::store::MonitorStore, session::SessionKeys,
-    streams::hub::Hub,
+    config::PulseboardSettings,
+    jobs::runner::JobRunner,
+    market::feed::Market,
+    monitor::store::MonitorStore,
+    session::SessionKeys,
+    streams::{hooks::PublishHooks, hub::Hub},
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -16,4 +20,6 @@ pub struct AppState {
     pub jobs: JobRunner,
     pub sessions: SessionKeys,
     pub monitor: MonitorStore,
+    pub market: Market,
+    pub publish_hooks: PublishHooks,
 }

@@ -1,16 +1,18 @@
-//! Stock-style tickers: fast-changing prices with latest-wins delivery.
+//! Stock-style tickers: a simulated (or outside) market feed, per-symbol state with
+//! sparklines, latest-wins delivery and the Markets board.
+//!
+//! Shared: `model`, `api` (server functions), `page`. Server only: `sim` (seeded GBM),
+//! `board` (per-symbol state, tick checks), `feed` (publishing, simulator task, `ticks` hook).
 
-use leptos::prelude::*;
-use leptos_meta::Title;
+pub mod api;
+pub mod model;
+mod page;
 
-#[component]
-pub fn MarketsPage() -> impl IntoView {
-    view! {
-        <Title text="Markets"/>
-        <section class="page markets">
-            <h1>"Markets"</h1>
-            <p class="lede">"A live board of prices: last, change, high and low, volume and sparklines, updated as ticks arrive."</p>
-            <p class="empty">"The market feed is not running yet."</p>
-        </section>
-    }
-}
+#[cfg(feature = "ssr")]
+pub mod board;
+#[cfg(feature = "ssr")]
+pub mod feed;
+#[cfg(feature = "ssr")]
+pub mod sim;
+
+pub use page::MarketsPage;

@@ -43,6 +43,8 @@ pub enum ApiError {
     BodyNotUtf8,
     #[error("could not read the request body: {0}")]
     BodyUnreadable(String),
+    #[error("rejected by topic {0:?}: {1}")]
+    Rejected(String, String),
     #[error("not allowed: {0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -173,6 +175,7 @@ async fn publish(
     let limit = state.settings.publish_body_limit;
     let body = read_body(request, limit).await?;
     let data = std::str::from_utf8(&body).map_err(|_| ApiError::BodyNotUtf8)?;
+    state.publish_hooks.check(&topic, data).await.map_err(|message| ApiError::Rejected(topic.to_string(), message))?;
     let id = state.hub.publish(&topic, &event_type, data).await?;
     Ok(Json(serde_json::json!({ "id": id.to_string() })))
 }

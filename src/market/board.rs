@@ -1,0 +1,160 @@
+//! The server's per-symbol state: last, open, high, low, volume and a one-minute sparkline, and
+//! the checks every tick passes before it may touch it (server only).
+
+use super::model::{Quote, Tick, SPARK_POINTS};
+use std::collections::{BTreeMap, VecDeque};
+
+pub const MAX_SYMBOL_LEN: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TickError {
+    #[error("tick is not valid JSON of the form {{\"symbol\",\"price\",\"volume\",\"timestamp\"}}: {0}")]
+    Json(String),
+    #[error("symbol {0:?} must be 1 to 12 characters of A-Z, 0-9 and '.'")]
+    Symbol(String),
+    #[error("price {0} must be a finite number above 0")]
+    Price(f64),
+    #[error("timestamp {0} is not milliseconds since 1970 within a day of now")]
+    Timestamp(i64),
+}
+
+/// Parses and checks a tick from an outside feed.
+pub fn parse_tick(text: &str, now_ms: i64) -> Result<Tick, TickError> {
+    let tick: Tick = serde_json::from_str(text).map_err(|err| TickError::Json(err.to_string()))?;
+    validate(&tick, now_ms)?;
+    Ok(tick)
+}
+
+/// 1 to 12 characters of A-Z, 0-9 and '.'.
+pub fn valid_symbol(symbol: &str) -> bool {
+    !symbol.is_empty()
+        && symbol.len() <= MAX_SYMBOL_LEN
+        && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
+}
+
+pub fn validate(tick: &Tick, now_ms: i64) -> Result<(), TickError> {
+    if !valid_symbol(&tick.symbol) {
+        return Err(TickError::Symbol(tick.symbol.clone()));
+    }
+    if !(tick.price.is_finite() && tick.price > 0.0) {
+        return Err(TickError::Price(tick.price));
+    }
+    if (tick.timestamp - now_ms).abs() > 86_400_000 {
+        return Err(TickError::Timestamp(tick.timestamp));
+    }
+    Ok(())
+}
+
+struct SymbolState {
+    quote: Quote,
+    spark: VecDeque<f64>,
+    /// Second (since the epoch) of the newest sparkline point.
+    spark_second: i64,
+}
+
+/// All symbols' quotes.
+#[derive(Default)]
+pub struct Board {
+    symbols: BTreeMap<String, SymbolState>,
+}
+
+impl Board {
+    /// Applies a checked tick; returns the symbol's new quote.
+    pub fn apply(&mut self, tick: &Tick) -> Quote {
+        let second = tick.timestamp.div_euclid(1000);
+        let state = self.symbols.entry(tick.symbol.clone()).or_insert_with(|| SymbolState {
+            quote: Quote {
+                symbol: tick.symbol.clone(),
+                last: tick.price,
+                open: tick.price,
+                high: tick.price,
+                low: tick.price,
+                volume: 0,
+                ts_ms: tick.timestamp,
+                spark: Vec::new(),
+            },
+            spark: VecDeque::with_capacity(SPARK_POINTS),
+            spark_second: i64::MIN,
+        });
+        let quote = &mut state.quote;
+        quote.last = tick.price;
+        quote.high = quote.high.max(tick.price);
+        quote.low = quote.low.min(tick.price);
+        quote.volume = quote.volume.saturating_add(tick.volume);
+        quote.ts_ms = tick.timestamp;
+        // One point per second: a new second adds a point, later ticks in it move that point.
+        if second > state.spark_second || state.spark.is_empty() {
+            if state.spark.len() == SPARK_POINTS {
+                state.spark.pop_front();
+            }
+            state.spark.push_back(tick.price);
+            state.spark_second = second;
+        } else if let Some(point) = state.spark.back_mut() {
+            *point = tick.price;
+        }
+        quote.spark = state.spark.iter().copied().collect();
+        quote.clone()
+    }
+
+    pub fn quote(&self, symbol: &str) -> Option<Quote> {
+        self.symbols.get(symbol).map(|s| s.quote.clone())
+    }
+
+    pub fn symbols(&self) -> Vec<String> {
+        self.symbols.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_763_800_000_000;
+
+    fn tick(symbol: &str, price: f64, volume: u64, timestamp: i64) -> Tick {
+        Tick { symbol: symbol.into(), price, volume, timestamp }
+    }
+
+    #[test]
+    fn quote_tracks_open_high_low_volume_and_change() {
+        let mut board = Board::default();
+        board.apply(&tick("ACME", 100.0, 10, NOW));
+        board.apply(&tick("ACME", 104.0, 5, NOW + 10));
+        let q = board.apply(&tick("ACME", 98.0, 1, NOW + 20));
+        assert_eq!((q.open, q.high, q.low, q.last, q.volume), (100.0, 104.0, 98.0, 98.0, 16));
+        assert!((q.change() + 2.0).abs() < 1e-12);
+        assert!((q.change_pct() + 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sparkline_keeps_one_point_per_second_for_a_minute() {
+        let mut board = Board::default();
+        for s in 0..100 {
+            board.apply(&tick("X", 1.0 + s as f64, 1, NOW + s * 1000));
+            board.apply(&tick("X", 1.5 + s as f64, 1, NOW + s * 1000 + 500));
+        }
+        let q = board.quote("X").unwrap();
+        assert_eq!(q.spark.len(), SPARK_POINTS);
+        assert_eq!(q.spark.first(), Some(&41.5));
+        assert_eq!(q.spark.last(), Some(&100.5));
+    }
+
+    #[test]
+    fn malformed_ticks_are_refused_with_the_reason() {
+        assert!(matches!(parse_tick("{", NOW), Err(TickError::Json(_))));
+        assert!(matches!(parse_tick(r#"{"symbol":"A","price":1,"timestamp":1,"extra":1}"#, NOW), Err(TickError::Json(_))));
+        let cases = [
+            (r#"{"symbol":"acme","price":1,"timestamp":1763800000000}"#, "symbol"),
+            (r#"{"symbol":"TOOLONGSYMBOLX","price":1,"timestamp":1763800000000}"#, "symbol"),
+            (r#"{"symbol":"A","price":-1,"timestamp":1763800000000}"#, "price"),
+            (r#"{"symbol":"A","price":0,"timestamp":1763800000000}"#, "price"),
+            (r#"{"symbol":"A","price":1,"timestamp":5}"#, "timestamp"),
+        ];
+        for (text, what) in cases {
+            let message = parse_tick(text, NOW).unwrap_err().to_string();
+            assert!(message.contains(what), "{text}: {message}");
+        }
+        let ok = parse_tick(r#"{"symbol":"BRK.B","price":412.5,"volume":3,"timestamp":1763800000000}"#, NOW).unwrap();
+        assert_eq!(ok.volume, 3);
+    }
+}

@@ -1,0 +1,157 @@
+//! The market on the server: the board behind a lock, the simulator task, and the hook that
+//! lets outside feeds publish ticks (server only).
+//!
+//! Each quote is published to its symbol's topic `market.quote.<SYMBOL>` with event type `quote`.
+//! Pages subscribe to the topics of the symbols they show, with latest-wins delivery, so a slow
+//! client gets each symbol's newest quote and never a backlog.
+
+use super::{
+    board::{self, Board, TickError},
+    model::{Quote, Tick},
+    sim::Simulator,
+};
+use crate::streams::{
+    hub::{EventId, Hub},
+    EventType, TopicName,
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// The topic outside feeds publish ticks to.
+pub const TICKS_TOPIC: &str = "ticks";
+
+pub fn quote_topic(symbol: &str) -> Option<TopicName> {
+    TopicName::new(&format!("market.quote.{symbol}")).ok()
+}
+
+#[derive(Clone)]
+pub struct Market {
+    board: Arc<Mutex<Board>>,
+    hub: Hub,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+impl Market {
+    pub fn new(hub: Hub) -> Self {
+        Self { board: Arc::new(Mutex::new(Board::default())), hub }
+    }
+
+    /// Applies a checked tick and publishes the symbol's new quote.
+    pub async fn apply(&self, tick: &Tick) {
+        let mut board = self.board.lock().await;
+        let quote = board.apply(tick);
+        self.publish(&quote).await;
+    }
+
+    async fn publish(&self, quote: &Quote) {
+        let Some(topic) = quote_topic(&quote.symbol) else { return };
+        let data = serde_json::to_string(quote).expect("quotes serialise");
+        let event = EventType::new("quote").expect("valid");
+        if let Err(err) = self.hub.publish(&topic, &event, &data).await {
+            tracing::debug!(%err, "quote not published");
+        }
+    }
+
+    /// A tick from an outside feed (the `ticks` topic): checked, then applied like a simulated one.
+    pub async fn ingest(&self, text: &str) -> Result<(), TickError> {
+        let tick = board::parse_tick(text, now_ms())?;
+        self.apply(&tick).await;
+        Ok(())
+    }
+
+    /// Quotes of `symbols` (all when empty), and the event id they are current as of.
+    pub async fn snapshot(&self, symbols: &[String]) -> (Vec<Quote>, Vec<String>, EventId) {
+        let board = self.board.lock().await;
+        let as_of = self.hub.current_id();
+        let all = board.symbols();
+        let wanted: Vec<&String> = if symbols.is_empty() { all.iter().collect() } else { symbols.iter().collect() };
+        let quotes = wanted.into_iter().filter_map(|s| board.quote(s)).collect();
+        (quotes, all, as_of)
+    }
+}
+
+/// Runs the simulator at `ticks_per_second` until `shutdown`.
+pub async fn run_simulator(market: Market, symbols: Vec<String>, seed: u64, ticks_per_second: u32, shutdown: CancellationToken) {
+    let mut sim = Simulator::new(&symbols, seed);
+    // Every symbol has a quote from the start.
+    for model in sim.models().to_vec() {
+        market.apply(&Tick { symbol: model.symbol, price: model.price, volume: 0, timestamp: now_ms() }).await;
+    }
+    if ticks_per_second == 0 {
+        return;
+    }
+    let period = Duration::from_millis(10);
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = tokio::time::Instant::now();
+    let mut sent: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        // Open loop: as many ticks as the rate says by now, however late this wake-up is.
+        let due = (started.elapsed().as_secs_f64() * ticks_per_second as f64) as u64;
+        let now = now_ms();
+        while sent < due {
+            let Some(step) = sim.step() else { return };
+            let symbol = sim.models()[step.symbol_index].symbol.clone();
+            market.apply(&Tick { symbol, price: step.price, volume: step.volume, timestamp: now }).await;
+            sent += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::hub::{Delivery, HubConfig, SubscribeRequest};
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn a_stalled_subscriber_gets_only_the_newest_quote_of_each_symbol() {
+        let hub = Hub::in_process(HubConfig {
+            history_events: 256,
+            history_age: Duration::from_secs(600),
+            heartbeat: Duration::from_secs(15),
+            retry_ms: 1000,
+        });
+        let market = Market::new(hub.clone());
+        let symbols = ["AAA", "BBB", "CCC"];
+        let topics = symbols.iter().map(|s| quote_topic(s).unwrap()).collect();
+        let mut stream = Box::pin(
+            hub.subscribe(SubscribeRequest { topics, last_event_id: None, delivery: Delivery::Latest }).unwrap(),
+        );
+        stream.next().await.unwrap(); // retry:
+
+        // The subscriber reads nothing while 30 000 ticks go by (far more than the history).
+        let now = now_ms();
+        for n in 0..30_000u32 {
+            let symbol = symbols[(n % 3) as usize].to_string();
+            market.apply(&Tick { symbol, price: 1.0 + n as f64, volume: 1, timestamp: now }).await;
+        }
+        let chunk = stream.next().await.unwrap();
+        let text = std::str::from_utf8(&chunk).unwrap();
+        // Bounded: three events, not a backlog, and no reset.
+        assert_eq!(text.matches("event: quote").count(), 3, "{text}");
+        assert!(!text.contains("reset"));
+        assert!(chunk.len() < 3 * 1024, "{} bytes", chunk.len());
+        for (symbol, newest) in [("AAA", 29_998.0), ("BBB", 29_999.0), ("CCC", 30_000.0)] {
+            let quote = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .map(|d| serde_json::from_str::<Quote>(d).unwrap())
+                .find(|q| q.symbol == symbol)
+                .unwrap();
+            assert_eq!(quote.last, newest, "{symbol}");
+        }
+
+    }
+}
