@@ -68,8 +68,8 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
     let last_announced = StoredValue::new(HashMap::<String, f64>::new());
 
     // Quotes wait here until the next animation frame; only the newest per symbol is kept.
-    let pending = StoredValue::new_local(HashMap::<String, Quote>::new());
-    let frame_requested = StoredValue::new_local(false);
+    let pending = StoredValue::new(HashMap::<String, Quote>::new());
+    let frame_requested = StoredValue::new(false);
     let draw = move || {
         frame_requested.set_value(false);
         let mut quotes: Vec<Quote> = Vec::new();
