@@ -1,6 +1,8 @@
 //! The open-loop publisher: sends `POST /api/publish` on a fixed schedule whatever the server's
-//! answers take, over a few keep-alive connections (sequence number `seq` goes on connection
-//! `seq % connections`). Each payload carries its sequence number and the time it was sent.
+//! answers take, over a few keep-alive connections that take the next sequence number from one
+//! shared queue as soon as they are free (so the server sees the numbers nearly in order: a
+//! slow connection cannot hold back a fixed share of them). Each payload carries its sequence
+//! number and the time it was sent.
 
 use crate::{
     error::BenchError,
@@ -16,7 +18,7 @@ use std::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    sync::mpsc,
+    sync::{mpsc, Mutex},
     task::JoinSet,
 };
 
@@ -37,7 +39,7 @@ impl PublishCounts {
 }
 
 pub struct Publisher {
-    queues: Vec<mpsc::Sender<u64>>,
+    queue: mpsc::Sender<u64>,
     pub counts: Arc<PublishCounts>,
     next_seq: u64,
     _tasks: JoinSet<()>,
@@ -68,15 +70,14 @@ impl Publisher {
         };
         let counts = Arc::new(PublishCounts::default());
         let mut tasks = JoinSet::new();
-        let mut queues = Vec::new();
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..connections.max(1) {
             let stream = open(addr).await?;
-            let (sender, receiver) = mpsc::channel(QUEUE);
-            queues.push(sender);
-            tasks.spawn(connection(stream, receiver, target.clone(), counts.clone()));
+            tasks.spawn(connection(stream, receiver.clone(), target.clone(), counts.clone()));
         }
         Ok(Self {
-            queues,
+            queue,
             counts,
             next_seq: 0,
             _tasks: tasks,
@@ -93,8 +94,7 @@ impl Publisher {
             ticks.tick().await;
             let seq = self.next_seq;
             self.next_seq += 1;
-            let queue = &self.queues[(seq % self.queues.len() as u64) as usize];
-            if queue.send(seq).await.is_err() {
+            if self.queue.send(seq).await.is_err() {
                 self.counts.failed.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -111,14 +111,16 @@ async fn open(addr: SocketAddr) -> Result<TcpStream, BenchError> {
     Ok(stream)
 }
 
-async fn connection(
-    mut stream: TcpStream,
-    mut queue: mpsc::Receiver<u64>,
-    target: Target,
-    counts: Arc<PublishCounts>,
-) {
+type Queue = Arc<Mutex<mpsc::Receiver<u64>>>;
+
+/// The next sequence number to publish, for whichever connection is free first.
+async fn next(queue: &Queue) -> Option<u64> {
+    queue.lock().await.recv().await
+}
+
+async fn connection(mut stream: TcpStream, queue: Queue, target: Target, counts: Arc<PublishCounts>) {
     let mut buf = Vec::with_capacity(1024);
-    while let Some(seq) = queue.recv().await {
+    while let Some(seq) = next(&queue).await {
         let sent_ns = target.epoch.elapsed().as_nanos() as u64;
         let body = format_payload(Payload { seq, sent_ns }, target.pad);
         let request = format!(
@@ -147,7 +149,7 @@ async fn connection(
         match open(target.addr).await {
             Ok(fresh) => stream = fresh,
             Err(_) => {
-                while queue.recv().await.is_some() {
+                while next(&queue).await.is_some() {
                     counts.failed.fetch_add(1, Ordering::Relaxed);
                 }
                 return;

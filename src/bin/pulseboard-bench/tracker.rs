@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 
 /// How far behind the newest sequence number a late (reordered) event is still recognised as
 /// new rather than as a duplicate. Publishes go out over a few connections at once, so the
-/// server may number them slightly out of the order they were sent in.
-pub const WINDOW: u64 = 1024;
+/// server may receive them slightly out of the order they were sent in (2 KiB per subscriber).
+pub const WINDOW: u64 = 16384;
 const WORDS: usize = (WINDOW / 64) as usize;
 
 /// Which sequence numbers one subscriber has seen. Everything below `base` counts as seen;
