@@ -67,7 +67,10 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let stop = shutdown.clone();
     let hub_for_stop = hub.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        // `into_make_service`: each connection gets a clone of the finished router (an `Arc`).
+        // Serving the `Router` itself rebuilds every route per connection (`with_state(())`),
+        // several KiB that an open event stream then holds for its whole life.
+        axum::serve(listener, router.into_make_service())
             .with_graceful_shutdown(async move {
                 stop.cancelled().await;
                 // Streams never end by themselves: end them so the drain can finish.
@@ -98,13 +101,17 @@ pub fn router(state: AppState) -> Router {
         move || provide_context(state.clone())
     };
     let options = state.leptos_options.clone();
-    Router::new()
-        .merge(streams::http_api::routes(state.settings.debug_endpoints))
+    // Pages, server functions and assets are compressed (the default predicate never compresses
+    // text/event-stream, so stream server functions are neither compressed nor buffered). The
+    // stream API is outside the layer: its event streams are never compressed anyway, its JSON
+    // answers are a few bytes, and the wrapper would cost every open stream ~6 KiB.
+    let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        // The default predicate never compresses text/event-stream, so streams are neither
-        // compressed nor buffered; pages, JSON and assets are.
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new());
+    Router::new()
+        .merge(streams::http_api::routes(state.settings.debug_endpoints))
+        .merge(pages)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
