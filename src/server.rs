@@ -110,7 +110,10 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let jobs_for_stop = jobs.clone();
     let grace = config.shutdown_grace();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
+        // `into_make_service`: each connection gets a clone of the finished router (an `Arc`).
+        // Serving the `Router` itself rebuilds every route per connection (`with_state(())`),
+        // several KiB that an open event stream then holds for its whole life.
+        let served = axum::serve(listener, router.into_make_service())
             .with_graceful_shutdown(async move {
                 stop.cancelled().await;
                 // Streams never end by themselves: end them so the drain can finish.
@@ -144,17 +147,22 @@ pub fn router(state: AppState) -> Router {
         move || provide_context(state.clone())
     };
     let options = state.leptos_options.clone();
+    // Pages, server functions and assets are compressed (the default predicate never compresses
+    // text/event-stream, so stream server functions are neither compressed nor buffered) and get
+    // the browser session. The stream, jobs-reporting and monitoring APIs are outside both
+    // layers: their event streams are never compressed anyway, their JSON answers are a few bytes,
+    // and the compression wrapper would cost every open stream ~6 KiB.
     let sessions = state.sessions.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
+        .layer(CompressionLayer::new());
     Router::new()
         .merge(streams::http_api::routes(state.settings.debug_endpoints))
         .merge(crate::jobs::http_api::routes())
         .merge(monitor::http::routes())
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        // The default predicate never compresses text/event-stream, so streams are neither
-        // compressed nor buffered; pages, JSON and assets are.
-        .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
-        .layer(CompressionLayer::new())
+        .merge(pages)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

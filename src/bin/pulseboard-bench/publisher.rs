@@ -1,0 +1,214 @@
+//! The open-loop publisher: sends `POST /api/publish` on a fixed schedule whatever the server's
+//! answers take, over a few keep-alive connections that take the next sequence number from one
+//! shared queue as soon as they are free (so the server sees the numbers nearly in order: a
+//! slow connection cannot hold back a fixed share of them). Each payload carries its sequence
+//! number and the time it was sent.
+
+use crate::{
+    error::BenchError,
+    http1::{self, Dechunker},
+    sse::{format_payload, Payload},
+};
+use std::{
+    net::SocketAddr,
+    sync::atomic::{AtomicU64, Ordering},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    sync::{mpsc, Mutex},
+    task::JoinSet,
+};
+
+/// Publishes queued per connection before the schedule has to wait (the server is far behind).
+const QUEUE: usize = 4096;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+pub struct PublishCounts {
+    pub ok: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl PublishCounts {
+    pub fn done(&self) -> u64 {
+        self.ok.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
+}
+
+pub struct Publisher {
+    queue: mpsc::Sender<u64>,
+    pub counts: Arc<PublishCounts>,
+    next_seq: u64,
+    _tasks: JoinSet<()>,
+}
+
+/// What one target of the publisher is.
+#[derive(Clone)]
+struct Target {
+    addr: SocketAddr,
+    topic: String,
+    pad: usize,
+    epoch: Instant,
+}
+
+impl Publisher {
+    pub async fn start(
+        addr: SocketAddr,
+        topic: &str,
+        connections: usize,
+        pad: usize,
+        epoch: Instant,
+    ) -> Result<Self, BenchError> {
+        let target = Target {
+            addr,
+            topic: topic.to_string(),
+            pad,
+            epoch,
+        };
+        let counts = Arc::new(PublishCounts::default());
+        let mut tasks = JoinSet::new();
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..connections.max(1) {
+            let stream = open(addr).await?;
+            tasks.spawn(connection(stream, receiver.clone(), target.clone(), counts.clone()));
+        }
+        Ok(Self {
+            queue,
+            counts,
+            next_seq: 0,
+            _tasks: tasks,
+        })
+    }
+
+    /// Publishes `count` events at `rate` per second from now on; returns when the last has
+    /// been handed to its connection.
+    pub async fn schedule(&mut self, rate: u32, count: u64) {
+        let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for _ in 0..count {
+            ticks.tick().await;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            if self.queue.send(seq).await.is_err() {
+                self.counts.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+async fn open(addr: SocketAddr) -> Result<TcpStream, BenchError> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| BenchError::Io("publisher connect", e))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| BenchError::Io("publisher connect", e))?;
+    Ok(stream)
+}
+
+type Queue = Arc<Mutex<mpsc::Receiver<u64>>>;
+
+/// The next sequence number to publish, for whichever connection is free first.
+async fn next(queue: &Queue) -> Option<u64> {
+    queue.lock().await.recv().await
+}
+
+async fn connection(mut stream: TcpStream, queue: Queue, target: Target, counts: Arc<PublishCounts>) {
+    let mut buf = Vec::with_capacity(1024);
+    while let Some(seq) = next(&queue).await {
+        let sent_ns = target.epoch.elapsed().as_nanos() as u64;
+        let body = format_payload(Payload { seq, sent_ns }, target.pad);
+        let request = format!(
+            "POST /api/publish?topic={} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}",
+            target.topic,
+            target.addr,
+            body.len(),
+            body
+        );
+        let result = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            exchange(&mut stream, request.as_bytes(), &mut buf),
+        )
+        .await;
+        match result {
+            Ok(Ok(())) => {
+                counts.ok.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            Ok(Err(_)) | Err(_) => {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        // The connection is in an unknown state: start a new one.
+        buf.clear();
+        match open(target.addr).await {
+            Ok(fresh) => stream = fresh,
+            Err(_) => {
+                while next(&queue).await.is_some() {
+                    counts.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Writes one request and reads its whole response (Content-Length or chunked).
+async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> Result<(), BenchError> {
+    stream
+        .write_all(request)
+        .await
+        .map_err(|e| BenchError::Io("publish", e))?;
+    let mut chunk = [0u8; 2048];
+    let (head, start) = loop {
+        if let Some(parsed) = http1::parse_head(buf)? {
+            break parsed;
+        }
+        read_more(stream, buf, &mut chunk).await?;
+    };
+    if head.status != 200 {
+        return Err(BenchError::Status {
+            what: "POST /api/publish",
+            status: head.status,
+        });
+    }
+    if head.chunked {
+        let mut dechunker = Dechunker::default();
+        let mut sink = Vec::new();
+        dechunker.feed(&buf[start..], &mut sink)?;
+        buf.clear();
+        while !dechunker.is_done() {
+            let n = read_some(stream, &mut chunk).await?;
+            dechunker.feed(&chunk[..n], &mut sink)?;
+        }
+        return Ok(());
+    }
+    let end = start + head.content_length.unwrap_or(0);
+    while buf.len() < end {
+        read_more(stream, buf, &mut chunk).await?;
+    }
+    buf.drain(..end);
+    Ok(())
+}
+
+async fn read_some(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<usize, BenchError> {
+    match stream
+        .read(chunk)
+        .await
+        .map_err(|e| BenchError::Io("publish response", e))?
+    {
+        0 => Err(BenchError::Closed("a publish response")),
+        n => Ok(n),
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, chunk: &mut [u8]) -> Result<(), BenchError> {
+    let n = read_some(stream, chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Starts the servers under test as child processes on 127.0.0.1 (port chosen by the server,
+//! read from its "listening on" line), so the tool knows their pids for /proc readings,
+//! and stops them.
+
+use crate::error::BenchError;
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Which server a child runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    Reference,
+    Pulseboard,
+}
+
+impl ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Pulseboard => "pulseboard",
+        }
+    }
+}
+
+/// How to start the servers.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// This executable, run with `reference` for the reference server.
+    pub bench_exe: PathBuf,
+    pub pulseboard_exe: PathBuf,
+    /// Events each server keeps for slow subscribers: pulseboard's history, the reference's
+    /// broadcast capacity.
+    pub buffer_events: usize,
+    /// Working (and data) directory for pulseboard.
+    pub work_dir: PathBuf,
+}
+
+pub struct ServerProcess {
+    pub kind: ServerKind,
+    pub addr: SocketAddr,
+    pub pid: u32,
+    child: Child,
+}
+
+const STARTUP: Duration = Duration::from_secs(30);
+
+pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, BenchError> {
+    let (exe, mut command) = match kind {
+        ServerKind::Reference => {
+            let mut command = Command::new(&launch.bench_exe);
+            command
+                .arg("reference")
+                .arg("--addr")
+                .arg("127.0.0.1:0")
+                .arg("--capacity")
+                .arg(launch.buffer_events.to_string());
+            (launch.bench_exe.as_path(), command)
+        }
+        ServerKind::Pulseboard => {
+            let mut command = Command::new(&launch.pulseboard_exe);
+            // Only settings may carry the PULSEBOARD_ prefix (others are refused), and inherited
+            // LEPTOS_ variables must not move the server off loopback: clear both, set ours.
+            for (key, _) in std::env::vars_os() {
+                let key_text = key.to_string_lossy();
+                if key_text.starts_with("PULSEBOARD_") || key_text.starts_with("LEPTOS_") {
+                    command.env_remove(&key);
+                }
+            }
+            std::fs::create_dir_all(&launch.work_dir)
+                .map_err(|e| spawn_error(kind, &launch.pulseboard_exe, e))?;
+            command
+                .current_dir(&launch.work_dir)
+                .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+                .env("LEPTOS_SITE_ROOT", launch.work_dir.join("site"))
+                .env("PULSEBOARD_DATA_DIR", launch.work_dir.join("data"))
+                .env("PULSEBOARD_HISTORY_EVENTS", launch.buffer_events.to_string())
+                .env("PULSEBOARD_HISTORY_SECS", "3600");
+            (launch.pulseboard_exe.as_path(), command)
+        }
+    };
+    command
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().map_err(|e| spawn_error(kind, exe, e))?;
+    let pid = child.id();
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        return Err(spawn_error(kind, exe, "no stdout"));
+    };
+    // A thread reads stdout: it reports the "listening on" address, then keeps draining the
+    // pipe so the child never blocks on it.
+    let (found, address) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.split("listening on http://").nth(1) {
+                if let Some(found) = found.take() {
+                    let _ = found.send(addr.trim().parse::<SocketAddr>().ok());
+                }
+            }
+        }
+    });
+    let addr = match tokio::time::timeout(STARTUP, address).await {
+        Ok(Ok(Some(addr))) => addr,
+        Ok(_) => {
+            let _ = child.kill();
+            return Err(spawn_error(
+                kind,
+                exe,
+                "exited (or printed a bad address) before listening",
+            ));
+        }
+        Err(_) => {
+            let _ = child.kill();
+            return Err(spawn_error(kind, exe, "no \"listening on\" line within 30 s"));
+        }
+    };
+    let server = ServerProcess {
+        kind,
+        addr,
+        pid,
+        child,
+    };
+    if !addr.ip().is_loopback() {
+        server.stop().await;
+        return Err(BenchError::NotLoopback(addr));
+    }
+    Ok(server)
+}
+
+impl ServerProcess {
+    /// SIGTERM, then SIGKILL if it has not exited within 10 s.
+    pub async fn stop(mut self) {
+        // SAFETY: signalling our own child by its pid.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    /// Never leaves a server behind (e.g. when the run fails half way).
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn spawn_error(kind: ServerKind, exe: &Path, reason: impl ToString) -> BenchError {
+    BenchError::Spawn {
+        server: kind.name(),
+        path: exe.display().to_string(),
+        reason: reason.to_string(),
+    }
+}

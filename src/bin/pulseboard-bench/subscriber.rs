@@ -1,0 +1,199 @@
+//! One SSE subscriber as a lean raw-TCP HTTP/1.1 client: sends the GET, checks the head, then
+//! reads the body (chunked or not), parses frames and accounts each payload. Thousands of these
+//! run at once, so each holds one small read buffer and a sequence tracker, nothing more.
+
+use crate::{
+    error::BenchError,
+    http1::{self, Dechunker, ResponseHead},
+    sse::{parse_payload, SseParser},
+    tracker::{Latencies, SeqTracker},
+};
+use std::{
+    net::SocketAddr,
+    sync::atomic::{AtomicU64, Ordering},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+const READ_BUFFER: usize = 4096;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Counters all subscribers add to (once per read, not per event).
+pub struct Shared {
+    /// The clock payload timestamps are relative to.
+    pub epoch: Instant,
+    pub unique: AtomicU64,
+    pub duplicates: AtomicU64,
+    /// `reset` events (pulseboard's notice that a subscriber fell behind its history).
+    pub resets: AtomicU64,
+    /// Events whose data was not a benchmark payload.
+    pub invalid: AtomicU64,
+    /// Streams that ended or failed before the run was over.
+    pub ended: AtomicU64,
+    /// Nanoseconds since `epoch` of the latest read that brought a new event.
+    pub last_delivery_ns: AtomicU64,
+    pub latencies: Latencies,
+}
+
+impl Shared {
+    pub fn new(epoch: Instant) -> Self {
+        Self {
+            epoch,
+            unique: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            resets: AtomicU64::new(0),
+            invalid: AtomicU64::new(0),
+            ended: AtomicU64::new(0),
+            last_delivery_ns: AtomicU64::new(0),
+            latencies: Latencies::new(16),
+        }
+    }
+}
+
+/// An open stream whose response head has been read.
+pub struct Connected {
+    stream: TcpStream,
+    head: ResponseHead,
+    /// Body bytes that arrived with the head.
+    leftover: Vec<u8>,
+}
+
+/// Connects and subscribes to `topic`; returns once the 200 head has arrived.
+pub async fn connect(addr: SocketAddr, topic: &str) -> Result<Connected, BenchError> {
+    tokio::time::timeout(CONNECT_TIMEOUT, async {
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| BenchError::Io("connect", e))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| BenchError::Io("connect", e))?;
+        let request = format!(
+            "GET /api/events?topic={topic} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| BenchError::Io("subscribe", e))?;
+        let mut buf = Vec::with_capacity(1024);
+        loop {
+            if let Some((head, len)) = http1::parse_head(&buf)? {
+                if head.status != 200 {
+                    return Err(BenchError::Status {
+                        what: "GET /api/events",
+                        status: head.status,
+                    });
+                }
+                return Ok(Connected {
+                    stream,
+                    head,
+                    leftover: buf.split_off(len),
+                });
+            }
+            let mut chunk = [0u8; 1024];
+            let n = stream
+                .read(&mut chunk)
+                .await
+                .map_err(|e| BenchError::Io("subscribe", e))?;
+            if n == 0 {
+                return Err(BenchError::Closed("the response head"));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await
+    .map_err(|_| BenchError::Timeout("subscribing"))?
+}
+
+/// Reads the stream until it ends, accounting every event in `shared`. `key` spreads the
+/// latency recording over shards.
+pub async fn run(key: usize, connected: Connected, shared: Arc<Shared>) {
+    let Connected {
+        mut stream,
+        head,
+        leftover,
+    } = connected;
+    let mut reader = Reader {
+        dechunker: head.chunked.then(Dechunker::default),
+        body: Vec::new(),
+        parser: SseParser::default(),
+        tracker: SeqTracker::default(),
+        latencies: Vec::new(),
+    };
+    let mut ok = reader.take(key, &leftover, &shared);
+    let mut buf = vec![0u8; READ_BUFFER];
+    while ok {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => ok = reader.take(key, &buf[..n], &shared),
+        }
+    }
+    shared.ended.fetch_add(1, Ordering::Relaxed);
+}
+
+struct Reader {
+    dechunker: Option<Dechunker>,
+    body: Vec<u8>,
+    parser: SseParser,
+    tracker: SeqTracker,
+    latencies: Vec<u64>,
+}
+
+impl Reader {
+    /// Handles the bytes of one read; false when the stream is over or broken.
+    fn take(&mut self, key: usize, wire: &[u8], shared: &Shared) -> bool {
+        if wire.is_empty() {
+            return true;
+        }
+        let now_ns = shared.epoch.elapsed().as_nanos() as u64;
+        let body: &[u8] = match &mut self.dechunker {
+            Some(dechunker) => {
+                self.body.clear();
+                if dechunker.feed(wire, &mut self.body).is_err() {
+                    return false;
+                }
+                &self.body
+            }
+            None => wire,
+        };
+        let (unique_before, dups_before) = (self.tracker.unique, self.tracker.duplicates);
+        let (mut resets, mut invalid) = (0u64, 0u64);
+        let tracker = &mut self.tracker;
+        let latencies = &mut self.latencies;
+        self.parser.feed(body, |event| {
+            if event.event_type == b"reset" {
+                resets += 1;
+                return;
+            }
+            match parse_payload(event.data) {
+                Some(payload) => {
+                    if tracker.record(payload.seq) {
+                        latencies.push(now_ns.saturating_sub(payload.sent_ns) / 1000);
+                    }
+                }
+                None => invalid += 1,
+            }
+        });
+        let new = self.tracker.unique - unique_before;
+        if new > 0 {
+            shared.unique.fetch_add(new, Ordering::Relaxed);
+            shared.last_delivery_ns.fetch_max(now_ns, Ordering::Relaxed);
+            shared.latencies.record(key, &self.latencies);
+            self.latencies.clear();
+        }
+        let dups = self.tracker.duplicates - dups_before;
+        if dups > 0 {
+            shared.duplicates.fetch_add(dups, Ordering::Relaxed);
+        }
+        if resets > 0 {
+            shared.resets.fetch_add(resets, Ordering::Relaxed);
+        }
+        if invalid > 0 {
+            shared.invalid.fetch_add(invalid, Ordering::Relaxed);
+        }
+        !self.dechunker.as_ref().is_some_and(Dechunker::is_done)
+    }
+}
