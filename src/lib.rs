@@ -4,6 +4,9 @@
 //! `server`, `state` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
 //! `hydrate` entry point and the fetch side of `streams::client`.
 
+// Leptos view types nest deeply; the release (wasm-release) build needs more than the default.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod inspector;
 pub mod jobs;
