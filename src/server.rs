@@ -95,7 +95,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     };
     let shutdown = CancellationToken::new();
     spawn_sweeper(hub.clone(), shutdown.clone());
-    monitor::task::spawn(monitor, hub.clone(), &settings.pulseboard.data_dir, shutdown.clone());
+    monitor::task::spawn(monitor, hub.clone(), jobs.clone(), &settings.pulseboard.data_dir, shutdown.clone());
     tokio::spawn(run_simulator(
         market,
         config.market_symbols.clone(),

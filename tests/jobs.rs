@@ -218,3 +218,27 @@ async fn history_survives_a_restart_and_running_jobs_become_interrupted() {
     assert_eq!(status, 200, "{retried}");
     assert_ne!(retried.as_i64().unwrap(), running);
 }
+
+#[tokio::test]
+async fn metrics_count_running_jobs() {
+    async fn running(server: &pulseboard::server::RunningServer) -> f64 {
+        let text = client().get(url(server, "/metrics")).send().await.unwrap().text().await.unwrap();
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+        let sample = scrape.samples.iter().find(|s| s.metric == "pulseboard_jobs_running").expect("jobs gauge");
+        match sample.value {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{other:?}"),
+        }
+    }
+    let server = start_server(|_| {}).await;
+    let me = new_session(&server).await;
+    assert_eq!(running(&server).await, 0.0);
+    let (_, id) = call(&server, &me, "/api/jobs/start", "kind=pipeline&stages=6&step_ms=5000").await;
+    let id = id.as_i64().unwrap();
+    wait_state(&server, &me, id, "running").await;
+    assert_eq!(running(&server).await, 1.0);
+    call(&server, &me, "/api/jobs/cancel", &format!("id={id}")).await;
+    wait_state(&server, &me, id, "cancelled").await;
+    assert_eq!(running(&server).await, 0.0);
+}

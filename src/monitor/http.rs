@@ -1,5 +1,5 @@
 //! Operational endpoints: `/metrics` (Prometheus text format), `/healthz` (the process answers)
-//! and `/readyz` (ready to serve: every dependency reachable; today the hub).
+//! and `/readyz` (ready to serve: every dependency reachable: the hub and the job database).
 
 use super::prometheus;
 use crate::state::AppState;
@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let latest = state.monitor.latest();
-    match prometheus::render(latest.as_ref(), &state.hub.stats(), state.monitor.samples()) {
+    match prometheus::render(latest.as_ref(), &state.hub.stats(), state.jobs.counts().await, state.monitor.samples()) {
         Ok(text) => {
             let mut response = text.into_response();
             response.headers_mut().insert(
@@ -41,13 +41,18 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `200 {"ready":true,"checks":{"hub":"ok"}}`, or `503` with the failing check's reason.
+/// `200 {"ready":true,"checks":{"hub":"ok","database":"ok"}}`, or `503` with the failing
+/// check's reason.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let hub = state.hub.check_ready();
-    let ready = hub.is_ok();
+    let hub = state.hub.check_ready().map_err(|err| err.to_string());
+    let database = state.jobs.store().ping().map_err(|err| err.to_string());
+    let ready = hub.is_ok() && database.is_ok();
     let body = serde_json::json!({
         "ready": ready,
-        "checks": { "hub": hub.map_or_else(|err| err.to_string(), |()| "ok".to_string()) },
+        "checks": {
+            "hub": hub.map_or_else(|err| err, |()| "ok".to_string()),
+            "database": database.map_or_else(|err| err, |()| "ok".to_string()),
+        },
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()

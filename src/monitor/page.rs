@@ -210,6 +210,8 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
                     <tr><th scope="row">"Conflated"</th><td data-figure="conflated">{sample(|s| s.streams.conflated_total.to_string())}</td></tr>
                     <tr><th scope="row">"Resets"</th><td data-figure="resets">{sample(|s| s.streams.resets_total.to_string())}</td></tr>
                     <tr><th scope="row">"Resumes"</th><td data-figure="resumes">{sample(|s| s.streams.resumes_total.to_string())}</td></tr>
+                    <tr><th scope="row">"Jobs queued"</th><td data-figure="jobs-queued">{sample(|s| s.streams.jobs_queued.to_string())}</td></tr>
+                    <tr><th scope="row">"Jobs running"</th><td data-figure="jobs-running">{sample(|s| s.streams.jobs_running.to_string())}</td></tr>
                 </tbody>
             </table>
             <table class="topics" aria-label="Busiest topics">

@@ -53,9 +53,11 @@ impl Metrics {
 
 /// The text exposition of every metric. `latest` is `None` before the first sample (host and
 /// process metrics are then absent; hub metrics are always there).
-pub fn render(latest: Option<&Sample>, hub: &HubStats, samples: u64) -> Result<String, MetricsError> {
+pub fn render(latest: Option<&Sample>, hub: &HubStats, jobs: (usize, usize), samples: u64) -> Result<String, MetricsError> {
     let m = Metrics(Registry::new());
     m.counter("pulseboard_monitor_samples_total", "Samples taken by the monitor.", samples)?;
+    m.int_gauge("pulseboard_jobs_queued", "Jobs waiting for a worker.", jobs.0 as u64)?;
+    m.int_gauge("pulseboard_jobs_running", "Jobs running.", jobs.1 as u64)?;
 
     m.int_gauge("pulseboard_hub_topics", "Topics the hub holds.", hub.topics as u64)?;
     m.int_gauge("pulseboard_hub_streams", "Open event streams.", hub.streams as u64)?;
@@ -145,7 +147,7 @@ mod tests {
             per_topic: vec![TopicStats { topic: "odd\"name".into(), subscribers: 2, history_events: 3 }],
             ..HubStats::default()
         };
-        let text = render(None, &hub, 0).unwrap();
+        let text = render(None, &hub, (0, 0), 0).unwrap();
         assert!(text.contains("pulseboard_hub_events_published_total 7\n"), "{text}");
         assert!(text.contains("pulseboard_hub_events_delivered_total 9\n"), "{text}");
         assert!(text.contains("# TYPE pulseboard_hub_events_published_total counter"), "{text}");

@@ -67,6 +67,11 @@ pub struct StreamSample {
     pub resumes_total: u64,
     pub published_per_sec: f64,
     pub delivered_per_sec: f64,
+    /// Jobs waiting for a worker and jobs running.
+    #[serde(default)]
+    pub jobs_queued: u64,
+    #[serde(default)]
+    pub jobs_running: u64,
     /// The busiest topics by subscribers (at most [`TOP_TOPICS`]).
     pub top_topics: Vec<TopicSample>,
 }

@@ -149,6 +149,9 @@ impl Sampler {
             resumes_total: hub.resumes,
             published_per_sec: self.published.update(hub.published, now).unwrap_or(0.0),
             delivered_per_sec: self.delivered.update(hub.delivered, now).unwrap_or(0.0),
+            // Filled in by the sampling task, which knows the job runner.
+            jobs_queued: 0,
+            jobs_running: 0,
             top_topics: top,
         }
     }

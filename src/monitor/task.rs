@@ -7,12 +7,15 @@ use super::{
     sampler::Sampler,
     store::MonitorStore,
 };
-use crate::streams::{hub::Hub, EventType, TopicName};
+use crate::{
+    jobs::runner::JobRunner,
+    streams::{hub::Hub, EventType, TopicName},
+};
 use std::{path::Path, time::Instant};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-pub fn spawn(store: MonitorStore, hub: Hub, data_dir: &Path, shutdown: CancellationToken) {
+pub fn spawn(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: &Path, shutdown: CancellationToken) {
     let started = Instant::now();
     let data_dir = data_dir.to_path_buf();
     let interval = std::time::Duration::from_millis(store.interval_ms);
@@ -38,13 +41,16 @@ pub fn spawn(store: MonitorStore, hub: Hub, data_dir: &Path, shutdown: Cancellat
                 (sampler, sample)
             })
             .await;
-            let sample = match measured {
+            let mut sample = match measured {
                 Ok((back, sample)) => {
                     sampler = back;
                     sample
                 }
                 Err(err) => return tracing::error!("monitor stopped: sampling failed: {err}"),
             };
+            let (queued, running) = jobs.counts().await;
+            sample.streams.jobs_queued = queued as u64;
+            sample.streams.jobs_running = running as u64;
             let json = match serde_json::to_string(&sample) {
                 Ok(json) => json,
                 Err(err) => {
