@@ -11,6 +11,8 @@ pub async fn start_server(tweak: impl FnOnce(&mut config::Settings)) -> RunningS
     let mut settings = config::load(None).expect("built-in defaults load");
     settings.leptos.site_addr = "127.0.0.1:0".parse().unwrap();
     settings.pulseboard.debug_endpoints = true;
+    // Quiet by default: the simulated market only runs in tests that ask for it.
+    settings.pulseboard.market_ticks_per_second = 0;
     // Each server gets its own data directory (kept for post-mortems in the system temp dir).
     settings.pulseboard.data_dir = tempfile::tempdir().expect("temp dir").keep();
     tweak(&mut settings);
