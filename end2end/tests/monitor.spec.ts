@@ -116,5 +116,5 @@ test('metrics, health and readiness endpoints answer', async ({ request }) => {
   expect((await request.get('/healthz')).status()).toBe(200);
   const ready = await request.get('/readyz');
   expect(ready.status()).toBe(200);
-  expect(await ready.json()).toEqual({ ready: true, checks: { hub: 'ok' } });
+  expect(await ready.json()).toEqual({ ready: true, checks: { hub: 'ok', database: 'ok' } });
 });

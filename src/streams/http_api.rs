@@ -198,14 +198,14 @@ async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
 
 async fn stats(State(state): State<AppState>) -> Json<serde_json::Value> {
     let stats = state.hub.stats();
+    let per_topic: serde_json::Map<String, serde_json::Value> =
+        stats.per_topic.iter().map(|t| (t.topic.clone(), t.subscribers.into())).collect();
     Json(serde_json::json!({
         "topics": stats.topics,
         "subscribers": stats.subscribers,
         "published": stats.published,
-        "delivered": stats.delivered,
-        "conflated": stats.conflated,
         "resets": stats.resets,
-        "resumes": stats.resumes,
+        "subscribers_per_topic": per_topic,
     }))
 }
 
