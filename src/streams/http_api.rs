@@ -204,7 +204,10 @@ async fn stats(State(state): State<AppState>) -> Json<serde_json::Value> {
         "topics": stats.topics,
         "subscribers": stats.subscribers,
         "published": stats.published,
+        "delivered": stats.delivered,
+        "conflated": stats.conflated,
         "resets": stats.resets,
+        "resumes": stats.resumes,
         "subscribers_per_topic": per_topic,
     }))
 }
