@@ -10,6 +10,7 @@ use crate::{
     state::AppState,
     streams::{
         self,
+        direct::RoutingListener,
         hooks::{PublishHook, PublishHooks},
         hub::{Hub, HubConfig},
         TopicName,
@@ -20,7 +21,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
 /// A server that is accepting connections.
@@ -109,6 +110,9 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let hub_for_stop = hub.clone();
     let jobs_for_stop = jobs.clone();
     let grace = config.shutdown_grace();
+    // Event-stream requests are answered on the lean direct path, the rest by hyper.
+    let direct = TaskTracker::new();
+    let listener = RoutingListener::start(listener, router.clone(), direct.clone(), shutdown.clone())?;
     let task = tokio::spawn(async move {
         // `into_make_service`: each connection gets a clone of the finished router (an `Arc`).
         // Serving the `Router` itself rebuilds every route per connection (`with_state(())`),
@@ -120,6 +124,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
                 hub_for_stop.disconnect_all(true);
             })
             .await;
+        direct.close();
+        direct.wait().await;
         // Running jobs end as interrupted (and can be retried after the restart).
         jobs_for_stop.shutdown(grace).await;
         served

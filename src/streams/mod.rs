@@ -16,6 +16,8 @@ pub mod status;
 #[cfg(feature = "ssr")]
 pub mod access;
 #[cfg(feature = "ssr")]
+pub mod direct;
+#[cfg(feature = "ssr")]
 pub mod hooks;
 #[cfg(feature = "ssr")]
 pub mod http_api;

@@ -1,0 +1,215 @@
+//! The listener `axum::serve` accepts from. Each new connection's first request head is read
+//! here: an event-stream request is answered on the direct path, everything else (pages, server
+//! functions, publishing, HTTP/2, anything odd) is handed to axum and hyper with the bytes
+//! already read put back in front of the socket.
+
+use super::{
+    conn,
+    head::{parse_head, sniff, Head, Sniff, MAX_HEAD_BYTES},
+};
+use axum::Router;
+use bytes::{Bytes, BytesMut};
+use std::{
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// A client has this long to send its first request head (slow-loris guard).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// First read size; a head that does not fit grows the buffer up to [`MAX_HEAD_BYTES`].
+const FIRST_READ: usize = 1024;
+
+/// Connections for hyper, in the order their first bytes arrived.
+pub struct RoutingListener {
+    for_hyper: mpsc::Receiver<(Prefixed, SocketAddr)>,
+    local_addr: SocketAddr,
+}
+
+impl RoutingListener {
+    /// Starts accepting on `listener`. Direct-path connections run as tasks of `direct`, so the
+    /// server can wait for them on shutdown; accepting stops when `shutdown` is cancelled.
+    pub fn start(listener: TcpListener, router: Router, direct: TaskTracker, shutdown: CancellationToken) -> io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let (to_hyper, for_hyper) = mpsc::channel(1024);
+        tokio::spawn(accept_loop(listener, router, to_hyper, direct, shutdown));
+        Ok(Self { for_hyper, local_addr })
+    }
+}
+
+impl axum::serve::Listener for RoutingListener {
+    type Io = Prefixed;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.for_hyper.recv().await {
+            Some(connection) => connection,
+            // The accept loop has stopped (shutdown): axum stops accepting on the same signal.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local_addr)
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    to_hyper: mpsc::Sender<(Prefixed, SocketAddr)>,
+    direct: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((socket, peer)) => {
+                let (router, to_hyper, shutdown) = (router.clone(), to_hyper.clone(), shutdown.clone());
+                direct.spawn(route(socket, peer, router, to_hyper, shutdown));
+            }
+            // The peer gave up before we accepted: nothing to do.
+            Err(err) if matches!(
+                err.kind(),
+                io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+            ) => {}
+            // Usually out of file descriptors: wait for some to be freed rather than spin.
+            Err(err) => {
+                tracing::error!("accept error: {err}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Reads the first request head and sends the connection down the right path.
+/// A connection still sending its head when the server shuts down is closed; an answered stream
+/// ends when the hub ends it (the response then ends cleanly).
+async fn route(
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    to_hyper: mpsc::Sender<(Prefixed, SocketAddr)>,
+    shutdown: CancellationToken,
+) {
+    let mut read = BytesMut::with_capacity(FIRST_READ);
+    let reading = tokio::time::timeout(HEAD_TIMEOUT, async {
+        loop {
+            if read.len() == read.capacity() {
+                read.reserve(read.capacity());
+            }
+            match socket.read_buf(&mut read).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            match sniff(&read) {
+                Sniff::NeedMore => continue,
+                Sniff::Other => return Some(Head::Unsupported),
+                Sniff::Stream => match parse_head(&read) {
+                    Head::Partial if read.len() < MAX_HEAD_BYTES => continue,
+                    Head::Partial => return Some(Head::Unsupported),
+                    decided => return Some(decided),
+                },
+            }
+        }
+    });
+    let head = tokio::select! {
+        () = shutdown.cancelled() => return,
+        head = reading => head,
+    };
+    match head {
+        Ok(Some(Head::Complete(request))) => {
+            drop(read);
+            conn::serve(socket, request, router).await;
+        }
+        Ok(Some(_)) => {
+            let connection = Prefixed { prefix: read.freeze(), socket };
+            // Fails only when the server is shutting down: the connection is then just closed.
+            let _ = to_hyper.send((connection, peer)).await;
+        }
+        // Closed, failed or timed out before sending a head: nothing to answer.
+        Ok(None) | Err(_) => {}
+    }
+}
+
+/// A socket with bytes already read from it put back in front.
+pub struct Prefixed {
+    prefix: Bytes,
+    socket: TcpStream,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.prefix.is_empty() {
+            return Pin::new(&mut self.socket).poll_read(cx, buf);
+        }
+        let n = self.prefix.len().min(buf.remaining());
+        buf.put_slice(&self.prefix.split_to(n));
+        if self.prefix.is_empty() {
+            // Free the first read's buffer for the life of the connection.
+            self.prefix = Bytes::new();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.socket.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn the_bytes_read_first_come_back_before_the_socket() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (socket, _) = listener.accept().await.unwrap();
+        client.write_all(b" world").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut prefixed = Prefixed { prefix: Bytes::from_static(b"hello"), socket };
+        let mut small = [0u8; 3];
+        prefixed.read_exact(&mut small).await.unwrap();
+        assert_eq!(&small, b"hel");
+        let mut rest = Vec::new();
+        prefixed.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"lo world");
+    }
+}
