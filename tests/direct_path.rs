@@ -1,0 +1,134 @@
+//! Event streams answered on the direct path (`src/streams/direct/`): what a raw HTTP/1.1 client
+//! sees, that a client leaving frees its stream, and that every request the path does not speak
+//! is still answered (by hyper).
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// Reads from `socket` until `needle` has arrived (5 s at most); returns everything read.
+async fn read_until(socket: &mut TcpStream, needle: &str) -> String {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let mut buf = [0u8; 4096];
+        let left = deadline.saturating_duration_since(Instant::now());
+        let n = tokio::time::timeout(left, socket.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("waited 5 s for {needle:?}; got {:?}", String::from_utf8_lossy(&seen)))
+            .unwrap();
+        assert!(n > 0, "connection closed before {needle:?}; got {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(seen).unwrap()
+}
+
+async fn wait_for_open_streams(server: &pulseboard::server::RunningServer, want: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.hub.stats().streams != want {
+        assert!(Instant::now() < deadline, "open streams stayed {} (want {want})", server.hub.stats().streams);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stream_is_chunked_and_closes_the_connection_when_it_ends() {
+    let server = start_server(|s| s.pulseboard.sse_retry_ms = 1500).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket.write_all(b"GET /api/events?topic=raw HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+    let head = read_until(&mut socket, "retry: 1500\n\n").await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    for line in ["content-type: text/event-stream", "transfer-encoding: chunked", "connection: close", "date: "] {
+        assert!(head.contains(line), "{line:?} missing: {head}");
+    }
+    let id = publish(&server, "raw", None, "hello").await;
+    // One chunk: size line, the whole frame, CRLF.
+    let frame = format!("id: {id}\ndata: hello\n\n");
+    let chunk = read_until(&mut socket, &frame).await;
+    assert!(chunk.contains(&format!("{:X}\r\n{frame}\r\n", frame.len())), "{chunk:?}");
+
+    // The server ending the stream ends the chunked body and the connection.
+    client().post(url(&server, "/api/debug/drop-streams")).send().await.unwrap();
+    let end = read_until(&mut socket, "0\r\n\r\n").await;
+    assert!(end.ends_with("0\r\n\r\n"), "{end:?}");
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut rest)).await.unwrap().unwrap();
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn a_client_leaving_frees_its_stream_without_any_event_to_write() {
+    let server = start_server(|_| {}).await;
+    let (headers, events) = subscribe(&url(&server, "/api/events?topic=leave"), None).await;
+    assert_eq!(headers["connection"], "close", "served on the direct path");
+    wait_for_open_streams(&server, 1).await;
+    drop(events);
+    wait_for_open_streams(&server, 0).await;
+
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket.write_all(b"GET /api/streams/quotes HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+    read_until(&mut socket, "retry:").await;
+    wait_for_open_streams(&server, 1).await;
+    drop(socket);
+    wait_for_open_streams(&server, 0).await;
+}
+
+#[tokio::test]
+async fn a_head_arriving_in_pieces_is_waited_for() {
+    let server = start_server(|_| {}).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    for piece in ["GET /api/ev", "ents?topic=slow HTTP/1.1\r\nHo", "st: test\r\nLast-Event-ID: 0", "\r\n\r\n"] {
+        socket.write_all(piece.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let head = read_until(&mut socket, "retry:").await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn requests_the_direct_path_does_not_speak_are_answered_by_hyper() {
+    let server = start_server(|_| {}).await;
+    let big = "x".repeat(20 * 1024);
+    let requests = [
+        "GET /api/events?topic=h HTTP/1.0\r\n\r\n".to_string(),
+        "GET /api/events?topic=h HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc".to_string(),
+        format!("GET /api/events?topic=h HTTP/1.1\r\nHost: t\r\nX-Big: {big}\r\n\r\n"),
+    ];
+    for request in requests {
+        let mut socket = TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let head = read_until(&mut socket, "retry:").await;
+        assert!(head.starts_with("HTTP/1.") && head.contains(" 200 OK\r\n"), "{}: {head}", &request[..40]);
+        assert!(!head.contains("connection: close"), "served by hyper: {head}");
+    }
+
+    // A malformed request line gets hyper's 400.
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket.write_all(b"GET /api/events?topic=h\x01 HTTP/1.1\r\n\r\n").await.unwrap();
+    let answer = read_until(&mut socket, "\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+
+    // A stream asked for on a connection that served a page first: hyper keeps the connection.
+    let client = client();
+    assert_eq!(client.get(url(&server, "/markets")).send().await.unwrap().status(), 200);
+    let response = client.get(url(&server, "/api/events?topic=h")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn errors_on_the_direct_path_carry_status_and_message() {
+    let server = start_server(|_| {}).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket.write_all(b"GET /api/events?topic=private.jobs HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(&format!("content-length: {}", body.len())), "{answer}");
+    assert!(body.contains("private"), "{body}");
+}
