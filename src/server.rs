@@ -18,8 +18,14 @@ use crate::{
 };
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -147,7 +153,7 @@ pub async fn run(settings: Settings) -> io::Result<()> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
@@ -171,6 +177,15 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The app's routes, generated once per process. Generating them runs the app with resource
+/// loading switched off through a process-wide flag, and a page that starts rendering meanwhile
+/// anywhere in the process waits forever for its data (leptos issue #4773). A server binary starts
+/// one router; the integration tests start many servers in one process, concurrently.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn spawn_sweeper(hub: Hub, shutdown: CancellationToken) {
