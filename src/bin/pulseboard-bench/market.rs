@@ -64,16 +64,23 @@ impl MarketPlan {
 
 /// Counters, CPU times and the clock at one end of a measuring window.
 struct Mark {
+    /// Halfway through the `/metrics` request: the best guess of when the server read its
+    /// counters (it is loaded, so the answer can take a while).
     at: Instant,
+    /// That request's round trip, seconds: the uncertainty of `at`.
+    round_trip: f64,
     counters: Counters,
     server_cpu: f64,
     tool_cpu: f64,
 }
 
 async fn mark(server: &ServerProcess) -> Result<Mark, BenchError> {
+    let asked = Instant::now();
     let counters = Counters::parse(&metrics::scrape(server.addr).await?)?;
+    let round_trip = asked.elapsed();
     Ok(Mark {
-        at: Instant::now(),
+        at: asked + round_trip / 2,
+        round_trip: round_trip.as_secs_f64(),
         counters,
         server_cpu: procstat::cpu_seconds(server.pid)?,
         tool_cpu: procstat::cpu_seconds(std::process::id())?,
@@ -84,6 +91,8 @@ async fn mark(server: &ServerProcess) -> Result<Mark, BenchError> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Span {
     pub secs: f64,
+    /// Longer of the two `/metrics` round trips, seconds: `secs` is known to about half of it.
+    pub round_trip: f64,
     pub grown: Counters,
     pub server_cpu: f64,
     pub tool_cpu: f64,
@@ -93,6 +102,7 @@ impl Span {
     fn between(start: &Mark, end: &Mark) -> Self {
         Self {
             secs: end.at.duration_since(start.at).as_secs_f64(),
+            round_trip: start.round_trip.max(end.round_trip),
             grown: end.counters.since(&start.counters),
             server_cpu: end.server_cpu - start.server_cpu,
             tool_cpu: end.tool_cpu - start.tool_cpu,
@@ -121,6 +131,9 @@ pub struct LiveResult {
     pub rss_base_kib: u64,
     pub rss_connected_kib: u64,
     pub rss_max_kib: u64,
+    /// Kernel TCP buffers (host-wide) before connecting and at the end of the window.
+    pub tcp_base_kib: u64,
+    pub tcp_end_kib: u64,
 }
 
 /// RSS and kernel TCP buffers at one moment of the stall.
@@ -219,6 +232,7 @@ async fn measure_live(server: &ServerProcess, plan: &MarketPlan, rate: u32) -> R
     let (symbols, warmup_secs) = warm_up(server, plan).await?;
     let symbols: Arc<[String]> = symbols.into();
     let rss_base_kib = procstat::rss_kib(server.pid)?;
+    let tcp_base_kib = procstat::tcp_buffers_kib()?;
     let shared = Arc::new(LiveShared::new(symbols.clone(), plan.subscribers));
     let mut tasks = JoinSet::new();
     let connect = subscriber::connect_all(
@@ -255,6 +269,7 @@ async fn measure_live(server: &ServerProcess, plan: &MarketPlan, rate: u32) -> R
     let delivered = shared.totals().since(&before);
     let staleness = shared.staleness.summary();
     let end = mark(server).await?;
+    let tcp_end_kib = procstat::tcp_buffers_kib()?;
     let result = LiveResult {
         rate,
         symbols: symbols.len(),
@@ -266,6 +281,8 @@ async fn measure_live(server: &ServerProcess, plan: &MarketPlan, rate: u32) -> R
         rss_base_kib,
         rss_connected_kib,
         rss_max_kib,
+        tcp_base_kib,
+        tcp_end_kib,
     };
     Ok((result, tasks))
 }

@@ -87,16 +87,17 @@ pub fn live_markdown(results: &[LiveResult]) -> String {
         ));
     }
     out.push_str(
-        "\n| ticks/s asked | subs | window s | received MB/s | server CPU s | server CPU % of a core | tool CPU s | RSS base MiB | RSS KiB/live sub (connected) | (window max) | connect s | connect failed | streams ended |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "\n| ticks/s asked | subs | window s | /metrics round trip ms | received MB/s | server CPU s | server CPU % of a core | tool CPU s | RSS base MiB | RSS KiB/live sub (connected) | (window max) | kernel TCP KiB/live sub | connect s | connect failed | streams ended |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let s = &r.span;
         out.push_str(&format!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.0} % | {:.2} | {} | {:.2} | {:.2} | {:.2} | {} | {} |\n",
+            "| {} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} % | {:.2} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |\n",
             r.rate,
             r.connect.connected,
             s.secs,
+            s.round_trip * 1000.0,
             s.per_sec(r.delivered.bytes as f64) / 1e6,
             s.server_cpu,
             s.per_sec(s.server_cpu) * 100.0,
@@ -104,6 +105,7 @@ pub fn live_markdown(results: &[LiveResult]) -> String {
             mib(r.rss_base_kib),
             kib_per(r.rss_connected_kib, r.rss_base_kib, r.connect.connected),
             kib_per(r.rss_max_kib, r.rss_base_kib, r.connect.connected),
+            kib_per(r.tcp_end_kib, r.tcp_base_kib, r.connect.connected),
             r.connect.secs,
             r.connect.failed,
             r.delivered.ended,
