@@ -71,11 +71,14 @@ pub fn classify(event: &SseEvent<'_>, symbols: &[String]) -> Seen {
 }
 
 /// Latest-wins never goes back: per symbol, `(ts_ms, volume)` only grows (volume is the
-/// cumulative traded volume). Returns false for a quote older than the previous one.
-pub fn in_order(last: &mut Option<(i64, u64)>, quote: &Quote) -> bool {
+/// cumulative traded volume). Returns false for a quote older than the newest one seen so far
+/// (which stays the reference).
+pub fn in_order(newest: &mut Option<(i64, u64)>, quote: &Quote) -> bool {
     let now = (quote.ts_ms, quote.volume);
-    let ok = last.is_none_or(|before| now >= before);
-    *last = Some(now);
+    let ok = newest.is_none_or(|before| now >= before);
+    if ok {
+        *newest = Some(now);
+    }
     ok
 }
 
@@ -359,7 +362,8 @@ mod tests {
         assert!(in_order(&mut last, &quote("A", 10, 5)), "the same state again is not a regression");
         assert!(in_order(&mut last, &quote("A", 10, 7)));
         assert!(!in_order(&mut last, &quote("A", 9, 100)));
-        assert!(!in_order(&mut last, &quote("A", 10, 6)));
+        assert!(!in_order(&mut last, &quote("A", 10, 6)), "still compared with the newest, (10, 7)");
+        assert!(in_order(&mut last, &quote("A", 11, 1)));
     }
 
     #[test]
