@@ -14,7 +14,13 @@ use crate::streams::{
     hub::{EventId, Hub},
     EventType, TopicName,
 };
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +35,8 @@ pub fn quote_topic(symbol: &str) -> Option<TopicName> {
 pub struct Market {
     board: Arc<Mutex<Board>>,
     hub: Hub,
+    /// Ticks applied so far (`/metrics`: `pulseboard_market_ticks_total`).
+    ticks: Arc<AtomicU64>,
 }
 
 fn now_ms() -> i64 {
@@ -40,7 +48,7 @@ fn now_ms() -> i64 {
 
 impl Market {
     pub fn new(hub: Hub) -> Self {
-        Self { board: Arc::new(Mutex::new(Board::default())), hub }
+        Self { board: Arc::new(Mutex::new(Board::default())), hub, ticks: Arc::default() }
     }
 
     /// Applies a checked tick and publishes the symbol's new quote.
@@ -48,6 +56,13 @@ impl Market {
         let mut board = self.board.lock().await;
         let quote = board.apply(tick);
         self.publish(&quote).await;
+        self.ticks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ticks applied since the server started, simulated and from outside feeds alike: the
+    /// market's own share of the hub's published events.
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
     }
 
     async fn publish(&self, quote: &Quote) {
@@ -115,14 +130,32 @@ mod tests {
     use crate::streams::hub::{Delivery, HubConfig, SubscribeRequest};
     use futures::StreamExt;
 
-    #[tokio::test]
-    async fn a_stalled_subscriber_gets_only_the_newest_quote_of_each_symbol() {
-        let hub = Hub::in_process(HubConfig {
-            history_events: 256,
+    fn hub(history_events: usize) -> Hub {
+        Hub::in_process(HubConfig {
+            history_events,
             history_age: Duration::from_secs(600),
             heartbeat: Duration::from_secs(15),
             retry_ms: 1000,
-        });
+        })
+    }
+
+    #[tokio::test]
+    async fn ticks_are_counted_whether_simulated_or_ingested() {
+        let hub = hub(16);
+        let market = Market::new(hub.clone());
+        assert_eq!(market.ticks(), 0);
+        market.apply(&Tick { symbol: "AAA".into(), price: 1.0, volume: 1, timestamp: now_ms() }).await;
+        let tick = format!(r#"{{"symbol":"BBB","price":2.5,"volume":3,"timestamp":{}}}"#, now_ms());
+        market.ingest(&tick).await.unwrap();
+        assert!(market.ingest("{not a tick").await.is_err());
+        // Clones share the count (the server hands clones to the simulator and the hook).
+        assert_eq!((market.ticks(), market.clone().ticks()), (2, 2));
+        assert_eq!(hub.stats().published, 2, "one quote event per tick");
+    }
+
+    #[tokio::test]
+    async fn a_stalled_subscriber_gets_only_the_newest_quote_of_each_symbol() {
+        let hub = hub(256);
         let market = Market::new(hub.clone());
         let symbols = ["AAA", "BBB", "CCC"];
         let topics = symbols.iter().map(|s| quote_topic(s).unwrap()).collect();

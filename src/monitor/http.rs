@@ -20,7 +20,8 @@ pub fn routes() -> Router<AppState> {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let latest = state.monitor.latest();
-    match prometheus::render(latest.as_ref(), &state.hub.stats(), state.jobs.counts().await, state.monitor.samples()) {
+    let (hub, jobs) = (state.hub.stats(), state.jobs.counts().await);
+    match prometheus::render(latest.as_ref(), &hub, jobs, state.monitor.samples(), state.market.ticks()) {
         Ok(text) => {
             let mut response = text.into_response();
             response.headers_mut().insert(

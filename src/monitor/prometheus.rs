@@ -52,10 +52,23 @@ impl Metrics {
 }
 
 /// The text exposition of every metric. `latest` is `None` before the first sample (host and
-/// process metrics are then absent; hub metrics are always there).
-pub fn render(latest: Option<&Sample>, hub: &HubStats, jobs: (usize, usize), samples: u64) -> Result<String, MetricsError> {
+/// process metrics are then absent; hub metrics are always there). `market_ticks`: ticks the
+/// market has applied (each published one quote event), so its rate can be told apart from the
+/// hub's other events.
+pub fn render(
+    latest: Option<&Sample>,
+    hub: &HubStats,
+    jobs: (usize, usize),
+    samples: u64,
+    market_ticks: u64,
+) -> Result<String, MetricsError> {
     let m = Metrics(Registry::new());
     m.counter("pulseboard_monitor_samples_total", "Samples taken by the monitor.", samples)?;
+    m.counter(
+        "pulseboard_market_ticks_total",
+        "Market ticks applied (simulated or from the ticks topic); each publishes one quote event.",
+        market_ticks,
+    )?;
     m.int_gauge("pulseboard_jobs_queued", "Jobs waiting for a worker.", jobs.0 as u64)?;
     m.int_gauge("pulseboard_jobs_running", "Jobs running.", jobs.1 as u64)?;
 
@@ -147,8 +160,9 @@ mod tests {
             per_topic: vec![TopicStats { topic: "odd\"name".into(), subscribers: 2, history_events: 3 }],
             ..HubStats::default()
         };
-        let text = render(None, &hub, (0, 0), 0).unwrap();
+        let text = render(None, &hub, (0, 0), 0, 5).unwrap();
         assert!(text.contains("pulseboard_hub_events_published_total 7\n"), "{text}");
+        assert!(text.contains("pulseboard_market_ticks_total 5\n"), "{text}");
         assert!(text.contains("pulseboard_hub_events_delivered_total 9\n"), "{text}");
         assert!(text.contains("# TYPE pulseboard_hub_events_published_total counter"), "{text}");
         assert!(text.contains(r#"pulseboard_hub_topic_subscribers{topic="odd\"name"} 2"#), "{text}");

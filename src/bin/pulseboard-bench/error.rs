@@ -34,4 +34,6 @@ pub enum BenchError {
     Timeout(&'static str),
     #[error("the connection closed during {0}")]
     Closed(&'static str),
+    #[error("unexpected answer from the server: {0}")]
+    BadAnswer(String),
 }

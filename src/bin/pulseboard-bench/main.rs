@@ -1,13 +1,19 @@
 //! pulseboard-bench: the fan-out benchmark (issue 7). `run` starts the reference server and
 //! pulseboard as child processes on 127.0.0.1, loads each with N SSE subscribers and an
 //! open-loop publisher, and prints the figures side by side; `reference` is the reference
-//! server itself (started by `run`).
+//! server itself (started by `run`). `market` is the benchmark of issue 5: pulseboard's
+//! simulated market with live and stalled quote subscribers.
 
 mod error;
+mod exchange;
 mod fdlimit;
 mod http1;
+mod market;
+mod market_report;
+mod metrics;
 mod procstat;
 mod publisher;
+mod quotes;
 mod reference;
 mod report;
 mod scenario;
@@ -19,7 +25,12 @@ mod tracker;
 use clap::{Parser, Subcommand};
 use error::BenchError;
 use server_proc::{Launch, ServerKind};
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 /// Fan-out benchmark: pulseboard against a bare axum Sse + broadcast server, on 127.0.0.1.
 #[derive(Parser, Debug)]
@@ -33,6 +44,9 @@ struct Cli {
 enum Command {
     /// Run the benchmark: both servers, each subscriber count, each rate.
     Run(RunArgs),
+    /// Benchmark the simulated market (issue 5): ticks/s with live quote subscribers, and server
+    /// memory per stalled subscriber.
+    Market(MarketArgs),
     /// Serve the reference server (the `run` command starts this itself).
     Reference {
         /// Listen address; must be on 127.0.0.1 (port 0: any free port).
@@ -85,6 +99,65 @@ struct RunArgs {
     work_dir: PathBuf,
 }
 
+#[derive(clap::Args, Debug)]
+struct MarketArgs {
+    /// Simulated ticks per second across all symbols; a fresh server and one live measurement
+    /// each (at most 20000, the server's own limit).
+    #[arg(long, value_delimiter = ',', default_value = "2000", value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    ticks_per_second: Vec<u32>,
+    /// Live subscribers, each reading and parsing every quote (0: no live measurement).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    subscribers: u32,
+    /// Seconds of the live measuring window.
+    #[arg(long, default_value_t = 10.0)]
+    secs: f64,
+    /// Seconds between the last live subscriber connecting and the window.
+    #[arg(long, default_value_t = 2.0)]
+    settle_secs: f64,
+    /// Stalled subscribers: they read the response head, then nothing (0: no stall measurement).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    stalled: u32,
+    /// Ticks per second while the subscribers stall.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    stall_ticks_per_second: u32,
+    /// Seconds the stalled subscribers stall while server memory is sampled every second.
+    #[arg(long, default_value_t = 20.0)]
+    stall_secs: f64,
+    /// Stalled subscribers that read again at the end, to see what they get first.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
+    resume: u32,
+    /// Seconds a resumed subscriber reads.
+    #[arg(long, default_value_t = 2.0)]
+    resume_secs: f64,
+    /// Receive buffer (SO_RCVBUF, bytes) of a stalled subscriber's socket; the kernel doubles
+    /// it and applies its own floor.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
+    recv_buffer: u32,
+    /// Symbols of the simulated market (default: the server's own).
+    #[arg(long, value_delimiter = ',')]
+    symbols: Vec<String>,
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Events the server keeps per quote topic (its default is 1024). Memory is measured only
+    /// once these histories are full (at most 60 s after the warm-up).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    history_events: u32,
+    /// Seconds from the server's start to measuring: quotes carry a one-minute sparkline (a
+    /// point per second), so they reach their steady size after 60 s.
+    #[arg(long, default_value_t = 61.0)]
+    warmup_secs: f64,
+    /// Subscriptions being opened at once.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    connect_concurrency: u32,
+    /// The pulseboard server binary (default: `pulseboard` next to this executable).
+    #[arg(long)]
+    pulseboard: Option<PathBuf>,
+    /// Working directory for the pulseboard server (its data dir goes inside).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pulseboard-bench"))]
+    work_dir: PathBuf,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum ServerArg {
     Reference,
@@ -111,6 +184,7 @@ fn main() -> ExitCode {
             runtime.block_on(reference::serve(addr, capacity as usize))
         }
         Command::Run(args) => runtime.block_on(run(args, soft_limit)),
+        Command::Market(args) => runtime.block_on(market(args, soft_limit)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -132,6 +206,75 @@ fn secs(name: &str, value: f64, max: f64) -> Result<Duration, BenchError> {
     Ok(Duration::from_secs_f64(value))
 }
 
+/// The pulseboard binary: `given`, or the one next to this executable; it must exist if `needed`.
+fn pulseboard_exe(bench_exe: &Path, given: Option<PathBuf>, needed: bool) -> Result<PathBuf, BenchError> {
+    let path = given.unwrap_or_else(|| bench_exe.with_file_name("pulseboard"));
+    if needed && !path.is_file() {
+        return Err(BenchError::BadArgument(format!(
+            "no pulseboard binary at {}; build it (cargo build --release --features ssr) or pass --pulseboard",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
+    let plan = market::MarketPlan {
+        rates: args.ticks_per_second,
+        symbols: market_symbols(args.symbols)?,
+        seed: args.seed,
+        history_events: args.history_events as usize,
+        warmup_min: secs("warmup-secs", args.warmup_secs, 300.0)?,
+        warmup_more: Duration::from_secs(60),
+        subscribers: args.subscribers as usize,
+        settle: secs("settle-secs", args.settle_secs, 60.0)?,
+        window: secs("secs", args.secs, 300.0)?,
+        stalled: args.stalled as usize,
+        stall_rate: args.stall_ticks_per_second,
+        stall: secs("stall-secs", args.stall_secs, 600.0)?,
+        resume: args.resume.min(args.stalled) as usize,
+        resume_reading: secs("resume-secs", args.resume_secs, 60.0)?,
+        recv_buffer: args.recv_buffer,
+        connect_concurrency: args.connect_concurrency as usize,
+    };
+    if plan.subscribers == 0 && plan.stalled == 0 {
+        return Err(BenchError::BadArgument("--subscribers and --stalled are both 0: nothing to measure".into()));
+    }
+    fdlimit::check(plan.subscribers.max(plan.stalled), soft_limit)?;
+    let bench_exe = std::env::current_exe().map_err(|e| BenchError::Io("finding this executable", e))?;
+    let launch = Launch {
+        pulseboard_exe: pulseboard_exe(&bench_exe, args.pulseboard, true)?,
+        bench_exe,
+        buffer_events: 0,
+        pulseboard_env: Vec::new(),
+        work_dir: args.work_dir,
+    };
+    let (live, stall) = market::run(&launch, &plan).await?;
+    if !live.is_empty() {
+        println!("{}", market_report::live_markdown(&live));
+    }
+    if let Some(stall) = stall {
+        println!("{}", market_report::stall_markdown(&stall));
+    }
+    Ok(())
+}
+
+/// `--symbols` checked as the server checks them (it would refuse to start otherwise).
+fn market_symbols(symbols: Vec<String>) -> Result<Option<Vec<String>>, BenchError> {
+    if symbols.is_empty() {
+        return Ok(None);
+    }
+    if symbols.len() > 32 {
+        return Err(BenchError::BadArgument(format!("--symbols: at most 32, got {}", symbols.len())));
+    }
+    if let Some(bad) = symbols.iter().find(|s| !pulseboard::market::board::valid_symbol(s)) {
+        return Err(BenchError::BadArgument(format!(
+            "--symbols: {bad:?} is not 1 to 12 characters of A-Z, 0-9 and '.'"
+        )));
+    }
+    Ok(Some(symbols))
+}
+
 async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {
     let step = secs("step-secs", args.step_secs, 60.0)?;
     let drain = secs("drain-secs", args.drain_secs, 300.0)?;
@@ -139,20 +282,19 @@ async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {
     let max_subscribers = args.subscribers.iter().copied().max().unwrap_or(0) as usize;
     fdlimit::check(max_subscribers, soft_limit)?;
     let bench_exe = std::env::current_exe().map_err(|e| BenchError::Io("finding this executable", e))?;
-    let pulseboard_exe = match args.pulseboard {
-        Some(path) => path,
-        None => bench_exe.with_file_name("pulseboard"),
-    };
-    if args.servers.iter().any(|s| matches!(s, ServerArg::Pulseboard)) && !pulseboard_exe.is_file() {
-        return Err(BenchError::BadArgument(format!(
-            "no pulseboard binary at {}; build it (cargo build --release --features ssr) or pass --pulseboard",
-            pulseboard_exe.display()
-        )));
-    }
+    let wants_pulseboard = args.servers.iter().any(|s| matches!(s, ServerArg::Pulseboard));
+    let pulseboard_exe = pulseboard_exe(&bench_exe, args.pulseboard, wants_pulseboard)?;
     let launch = Launch {
         bench_exe,
         pulseboard_exe,
         buffer_events: args.buffer_events as usize,
+        // Both servers keep the same events for slow subscribers, and pulseboard's simulated
+        // market (on by default) stays off: the reference has no such extra work.
+        pulseboard_env: vec![
+            ("PULSEBOARD_HISTORY_EVENTS".into(), args.buffer_events.to_string()),
+            ("PULSEBOARD_HISTORY_SECS".into(), "3600".into()),
+            ("PULSEBOARD_MARKET_TICKS_PER_SECOND".into(), "0".into()),
+        ],
         work_dir: args.work_dir,
     };
     let mut results = Vec::new();

@@ -1,5 +1,6 @@
 //! Reads a server process's resident memory and CPU time from `/proc/<pid>/status` and
-//! `/proc/<pid>/stat` (Linux). The parsers are pure and tested here.
+//! `/proc/<pid>/stat`, and the kernel's TCP buffer memory from `/proc/net/sockstat` (Linux).
+//! The parsers are pure and tested here.
 
 use crate::error::BenchError;
 
@@ -19,6 +20,27 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let per_second = if per_second > 0 { per_second as f64 } else { 100.0 };
     Ok(ticks as f64 / per_second)
+}
+
+/// Memory the kernel holds in TCP socket buffers, all sockets of the host (both ends of every
+/// loopback connection), in KiB: where bytes a stalled client does not read wait, outside any
+/// process's RSS.
+pub fn tcp_buffers_kib() -> Result<u64, BenchError> {
+    let path = "/proc/net/sockstat";
+    let text = std::fs::read_to_string(path).map_err(|e| BenchError::Proc(path.into(), e.to_string()))?;
+    let pages = parse_tcp_mem_pages(&text).ok_or_else(|| BenchError::Proc(path.into(), "no TCP mem figure".into()))?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = if page > 0 { page as u64 } else { 4096 };
+    Ok(pages * page / 1024)
+}
+
+/// The `mem` figure (pages) of the `TCP:` line of `/proc/net/sockstat`.
+pub fn parse_tcp_mem_pages(sockstat: &str) -> Option<u64> {
+    let line = sockstat.lines().find(|l| l.starts_with("TCP:"))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let at = fields.iter().position(|f| *f == "mem")?;
+    fields.get(at + 1)?.parse().ok()
 }
 
 pub fn parse_vm_rss(status: &str) -> Option<u64> {
@@ -60,6 +82,15 @@ mod tests {
         assert_eq!(parse_cpu_ticks(stat), Some(200));
         assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
         assert_eq!(parse_cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn tcp_buffer_pages_from_sockstat() {
+        let sockstat = "sockets: used 18\nTCP: inuse 5 orphan 0 tw 1 alloc 5 mem 317\nUDP: inuse 0 mem 9\n";
+        assert_eq!(parse_tcp_mem_pages(sockstat), Some(317));
+        assert_eq!(parse_tcp_mem_pages("UDP: inuse 0 mem 9\n"), None);
+        assert_eq!(parse_tcp_mem_pages("TCP: inuse 5 mem\n"), None);
+        assert!(tcp_buffers_kib().is_ok());
     }
 
     #[test]

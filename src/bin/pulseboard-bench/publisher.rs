@@ -6,7 +6,7 @@
 
 use crate::{
     error::BenchError,
-    http1::{self, Dechunker},
+    exchange,
     sse::{format_payload, Payload},
 };
 use std::{
@@ -16,7 +16,6 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
     sync::{mpsc, Mutex},
     task::JoinSet,
@@ -102,13 +101,7 @@ impl Publisher {
 }
 
 async fn open(addr: SocketAddr) -> Result<TcpStream, BenchError> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| BenchError::Io("publisher connect", e))?;
-    stream
-        .set_nodelay(true)
-        .map_err(|e| BenchError::Io("publisher connect", e))?;
-    Ok(stream)
+    exchange::open(addr, "publisher connect").await
 }
 
 type Queue = Arc<Mutex<mpsc::Receiver<u64>>>;
@@ -132,11 +125,11 @@ async fn connection(mut stream: TcpStream, queue: Queue, target: Target, counts:
         );
         let result = tokio::time::timeout(
             REQUEST_TIMEOUT,
-            exchange(&mut stream, request.as_bytes(), &mut buf),
+            exchange::exchange(&mut stream, request.as_bytes(), &mut buf, "POST /api/publish"),
         )
         .await;
         match result {
-            Ok(Ok(())) => {
+            Ok(Ok(_body)) => {
                 counts.ok.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -156,59 +149,4 @@ async fn connection(mut stream: TcpStream, queue: Queue, target: Target, counts:
             }
         }
     }
-}
-
-/// Writes one request and reads its whole response (Content-Length or chunked).
-async fn exchange(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> Result<(), BenchError> {
-    stream
-        .write_all(request)
-        .await
-        .map_err(|e| BenchError::Io("publish", e))?;
-    let mut chunk = [0u8; 2048];
-    let (head, start) = loop {
-        if let Some(parsed) = http1::parse_head(buf)? {
-            break parsed;
-        }
-        read_more(stream, buf, &mut chunk).await?;
-    };
-    if head.status != 200 {
-        return Err(BenchError::Status {
-            what: "POST /api/publish",
-            status: head.status,
-        });
-    }
-    if head.chunked {
-        let mut dechunker = Dechunker::default();
-        let mut sink = Vec::new();
-        dechunker.feed(&buf[start..], &mut sink)?;
-        buf.clear();
-        while !dechunker.is_done() {
-            let n = read_some(stream, &mut chunk).await?;
-            dechunker.feed(&chunk[..n], &mut sink)?;
-        }
-        return Ok(());
-    }
-    let end = start + head.content_length.unwrap_or(0);
-    while buf.len() < end {
-        read_more(stream, buf, &mut chunk).await?;
-    }
-    buf.drain(..end);
-    Ok(())
-}
-
-async fn read_some(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<usize, BenchError> {
-    match stream
-        .read(chunk)
-        .await
-        .map_err(|e| BenchError::Io("publish response", e))?
-    {
-        0 => Err(BenchError::Closed("a publish response")),
-        n => Ok(n),
-    }
-}
-
-async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, chunk: &mut [u8]) -> Result<(), BenchError> {
-    let n = read_some(stream, chunk).await?;
-    buf.extend_from_slice(&chunk[..n]);
-    Ok(())
 }

@@ -9,7 +9,6 @@ use crate::{
     subscriber::{self, Shared},
     tracker::{lost, LatencySummary},
 };
-use futures::StreamExt;
 use std::{
     sync::{atomic::Ordering, Arc},
     time::{Duration, Instant},
@@ -93,38 +92,21 @@ async fn measure(server: &ServerProcess, plan: &Plan) -> Result<(ScenarioResult,
     let epoch = Instant::now();
     let shared = Arc::new(Shared::new(epoch));
 
-    // Connect everyone, a bounded number at a time (the listen backlog is finite).
-    let started = Instant::now();
+    // Connect everyone, a bounded number at a time.
     let addr = server.addr;
-    let topic = plan.topic.clone();
-    let mut attempts = futures::stream::iter(0..plan.subscribers)
-        .map(|_| {
-            let topic = topic.clone();
-            async move { subscriber::connect(addr, &topic).await }
-        })
-        .buffer_unordered(plan.connect_concurrency);
     let mut subscribers = JoinSet::new();
-    let (mut connected, mut connect_failed, mut first_connect_error) = (0usize, 0usize, None);
-    while let Some(attempt) = attempts.next().await {
-        match attempt {
-            Ok(stream) => {
-                subscribers.spawn(subscriber::run(connected, stream, shared.clone()));
-                connected += 1;
-            }
-            Err(err) => {
-                connect_failed += 1;
-                first_connect_error.get_or_insert_with(|| err.to_string());
-            }
-        }
-    }
-    let connect_secs = started.elapsed().as_secs_f64();
-    if connected == 0 {
-        return Err(BenchError::BadArgument(format!(
-            "no subscriber could connect to {}: {}",
-            server.kind.name(),
-            first_connect_error.unwrap_or_default()
-        )));
-    }
+    let summary = subscriber::connect_all(
+        addr,
+        &subscriber::events_path(&plan.topic),
+        plan.subscribers,
+        plan.connect_concurrency,
+        None,
+        |key, stream| {
+            subscribers.spawn(subscriber::run(key, stream, shared.clone()));
+        },
+    )
+    .await;
+    summary.require_some(server.kind.name())?;
 
     tokio::time::sleep(plan.settle).await;
     let rss_idle_kib = procstat::rss_kib(pid)?;
@@ -139,15 +121,15 @@ async fn measure(server: &ServerProcess, plan: &Plan) -> Result<(ScenarioResult,
     .await?;
     let mut steps = Vec::new();
     for &rate in &plan.rates {
-        steps.push(step(pid, plan, rate, connected as u64, &shared, &mut publisher).await?);
+        steps.push(step(pid, plan, rate, summary.connected as u64, &shared, &mut publisher).await?);
     }
     let result = ScenarioResult {
         server: server.kind,
         subscribers: plan.subscribers,
-        connected,
-        connect_failed,
-        first_connect_error,
-        connect_secs,
+        connected: summary.connected,
+        connect_failed: summary.failed,
+        first_connect_error: summary.first_error,
+        connect_secs: summary.secs,
         rss_base_kib,
         rss_idle_kib,
         steps,

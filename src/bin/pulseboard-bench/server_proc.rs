@@ -33,9 +33,11 @@ pub struct Launch {
     /// This executable, run with `reference` for the reference server.
     pub bench_exe: PathBuf,
     pub pulseboard_exe: PathBuf,
-    /// Events each server keeps for slow subscribers: pulseboard's history, the reference's
-    /// broadcast capacity.
+    /// Events the reference server keeps for slow subscribers (its broadcast capacity).
     pub buffer_events: usize,
+    /// pulseboard settings, as `PULSEBOARD_*` variables (only known keys: the server refuses
+    /// others), besides the loopback address and the directories set here.
+    pub pulseboard_env: Vec<(String, String)>,
     /// Working (and data) directory for pulseboard.
     pub work_dir: PathBuf,
 }
@@ -78,8 +80,7 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
                 .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
                 .env("LEPTOS_SITE_ROOT", launch.work_dir.join("site"))
                 .env("PULSEBOARD_DATA_DIR", launch.work_dir.join("data"))
-                .env("PULSEBOARD_HISTORY_EVENTS", launch.buffer_events.to_string())
-                .env("PULSEBOARD_HISTORY_SECS", "3600");
+                .envs(launch.pulseboard_env.iter().map(|(k, v)| (k, v)));
             (launch.pulseboard_exe.as_path(), command)
         }
     };

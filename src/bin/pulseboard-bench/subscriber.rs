@@ -1,13 +1,15 @@
 //! One SSE subscriber as a lean raw-TCP HTTP/1.1 client: sends the GET, checks the head, then
 //! reads the body (chunked or not), parses frames and accounts each payload. Thousands of these
 //! run at once, so each holds one small read buffer and a sequence tracker, nothing more.
+//! `connect` and `EventReader` also serve the quote subscribers of `market`.
 
 use crate::{
     error::BenchError,
     http1::{self, Dechunker, ResponseHead},
-    sse::{parse_payload, SseParser},
+    sse::{parse_payload, SseEvent, SseParser},
     tracker::{Latencies, SeqTracker},
 };
+use futures::StreamExt;
 use std::{
     net::SocketAddr,
     sync::atomic::{AtomicU64, Ordering},
@@ -16,7 +18,7 @@ use std::{
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
+    net::{TcpSocket, TcpStream},
 };
 
 const READ_BUFFER: usize = 4096;
@@ -62,17 +64,34 @@ pub struct Connected {
     leftover: Vec<u8>,
 }
 
-/// Connects and subscribes to `topic`; returns once the 200 head has arrived.
-pub async fn connect(addr: SocketAddr, topic: &str) -> Result<Connected, BenchError> {
+impl Connected {
+    /// The socket, a reader for its body, and the body bytes that came with the head.
+    pub fn into_parts(self) -> (TcpStream, EventReader, Vec<u8>) {
+        (self.stream, EventReader::new(&self.head), self.leftover)
+    }
+}
+
+/// The fan-out stream of one topic: `GET /api/events?topic=...`.
+pub fn events_path(topic: &str) -> String {
+    format!("/api/events?topic={topic}")
+}
+
+/// Connects and sends `GET path` for an event stream; returns once the 200 head has arrived.
+/// `recv_buffer`: a receive buffer size (SO_RCVBUF, bytes) set before connecting, for clients
+/// meant to stall: the kernel then holds little of what the server sends.
+pub async fn connect(addr: SocketAddr, path: &str, recv_buffer: Option<u32>) -> Result<Connected, BenchError> {
     tokio::time::timeout(CONNECT_TIMEOUT, async {
-        let mut stream = TcpStream::connect(addr)
-            .await
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
             .map_err(|e| BenchError::Io("connect", e))?;
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size).map_err(|e| BenchError::Io("setting SO_RCVBUF", e))?;
+        }
+        let mut stream = socket.connect(addr).await.map_err(|e| BenchError::Io("connect", e))?;
         stream
             .set_nodelay(true)
             .map_err(|e| BenchError::Io("connect", e))?;
         let request = format!(
-            "GET /api/events?topic={topic} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
         );
         stream
             .write_all(request.as_bytes())
@@ -83,7 +102,7 @@ pub async fn connect(addr: SocketAddr, topic: &str) -> Result<Connected, BenchEr
             if let Some((head, len)) = http1::parse_head(&buf)? {
                 if head.status != 200 {
                     return Err(BenchError::Status {
-                        what: "GET /api/events",
+                        what: "the event stream GET",
                         status: head.status,
                     });
                 }
@@ -108,18 +127,100 @@ pub async fn connect(addr: SocketAddr, topic: &str) -> Result<Connected, BenchEr
     .map_err(|_| BenchError::Timeout("subscribing"))?
 }
 
+/// How opening a batch of streams went.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectSummary {
+    pub connected: usize,
+    pub failed: usize,
+    pub first_error: Option<String>,
+    /// Until the last head arrived.
+    pub secs: f64,
+}
+
+impl ConnectSummary {
+    /// An error when not one stream could be opened (nothing to measure).
+    pub fn require_some(&self, server: &str) -> Result<(), BenchError> {
+        if self.connected > 0 {
+            return Ok(());
+        }
+        Err(BenchError::BadArgument(format!(
+            "no subscriber could connect to {server}: {}",
+            self.first_error.as_deref().unwrap_or_default()
+        )))
+    }
+}
+
+/// Opens `count` streams of `path`, `concurrency` at a time (the listen backlog is finite), and
+/// hands each to `each` with its number (0, 1, ... in order of arrival) as soon as its head is in.
+pub async fn connect_all(
+    addr: SocketAddr,
+    path: &str,
+    count: usize,
+    concurrency: usize,
+    recv_buffer: Option<u32>,
+    mut each: impl FnMut(usize, Connected),
+) -> ConnectSummary {
+    let started = Instant::now();
+    let mut attempts = futures::stream::iter(0..count)
+        .map(|_| connect(addr, path, recv_buffer))
+        .buffer_unordered(concurrency.max(1));
+    let mut summary = ConnectSummary::default();
+    while let Some(attempt) = attempts.next().await {
+        match attempt {
+            Ok(stream) => {
+                each(summary.connected, stream);
+                summary.connected += 1;
+            }
+            Err(err) => {
+                summary.failed += 1;
+                summary.first_error.get_or_insert_with(|| err.to_string());
+            }
+        }
+    }
+    summary.secs = started.elapsed().as_secs_f64();
+    summary
+}
+
+/// Turns the wire bytes of an event-stream response (chunked or not) into SSE events.
+pub struct EventReader {
+    dechunker: Option<Dechunker>,
+    body: Vec<u8>,
+    parser: SseParser,
+}
+
+impl EventReader {
+    pub fn new(head: &ResponseHead) -> Self {
+        Self {
+            dechunker: head.chunked.then(Dechunker::default),
+            body: Vec::new(),
+            parser: SseParser::default(),
+        }
+    }
+
+    /// Feeds the bytes of one read, calling `on_event` for each complete event; false when the
+    /// stream is over or its chunked coding is broken.
+    pub fn feed(&mut self, wire: &[u8], on_event: impl FnMut(SseEvent<'_>)) -> bool {
+        let body: &[u8] = match &mut self.dechunker {
+            Some(dechunker) => {
+                self.body.clear();
+                if dechunker.feed(wire, &mut self.body).is_err() {
+                    return false;
+                }
+                &self.body
+            }
+            None => wire,
+        };
+        self.parser.feed(body, on_event);
+        !self.dechunker.as_ref().is_some_and(Dechunker::is_done)
+    }
+}
+
 /// Reads the stream until it ends, accounting every event in `shared`. `key` spreads the
 /// latency recording over shards.
 pub async fn run(key: usize, connected: Connected, shared: Arc<Shared>) {
-    let Connected {
-        mut stream,
-        head,
-        leftover,
-    } = connected;
+    let (mut stream, events, leftover) = connected.into_parts();
     let mut reader = Reader {
-        dechunker: head.chunked.then(Dechunker::default),
-        body: Vec::new(),
-        parser: SseParser::default(),
+        events,
         tracker: SeqTracker::default(),
         latencies: Vec::new(),
     };
@@ -135,9 +236,7 @@ pub async fn run(key: usize, connected: Connected, shared: Arc<Shared>) {
 }
 
 struct Reader {
-    dechunker: Option<Dechunker>,
-    body: Vec<u8>,
-    parser: SseParser,
+    events: EventReader,
     tracker: SeqTracker,
     latencies: Vec<u64>,
 }
@@ -149,21 +248,11 @@ impl Reader {
             return true;
         }
         let now_ns = shared.epoch.elapsed().as_nanos() as u64;
-        let body: &[u8] = match &mut self.dechunker {
-            Some(dechunker) => {
-                self.body.clear();
-                if dechunker.feed(wire, &mut self.body).is_err() {
-                    return false;
-                }
-                &self.body
-            }
-            None => wire,
-        };
         let (unique_before, dups_before) = (self.tracker.unique, self.tracker.duplicates);
         let (mut resets, mut invalid) = (0u64, 0u64);
         let tracker = &mut self.tracker;
         let latencies = &mut self.latencies;
-        self.parser.feed(body, |event| {
+        let open = self.events.feed(wire, |event| {
             if event.event_type == b"reset" {
                 resets += 1;
                 return;
@@ -194,6 +283,6 @@ impl Reader {
         if invalid > 0 {
             shared.invalid.fetch_add(invalid, Ordering::Relaxed);
         }
-        !self.dechunker.as_ref().is_some_and(Dechunker::is_done)
+        open
     }
 }
