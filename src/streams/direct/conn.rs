@@ -18,10 +18,17 @@ use tokio::{
 };
 use tower::ServiceExt;
 
+/// Most bytes of an event stream the kernel holds unsent (`TCP_NOTSENT_LOWAT`).
+const UNSENT_LIMIT_BYTES: u32 = 16 * 1024;
+
 /// Answers `request` on `stream` and closes the connection.
 pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) {
     // Events are written whole, one write each: no reason to let Nagle hold them back.
     let _ = stream.set_nodelay(true);
+    // A reader slower than its stream must fall behind in the hub, where latest-wins streams keep
+    // only each topic's newest event, not in a kernel send buffer that grows to megabytes of
+    // stale frames. Keep at most this much unsent per socket.
+    let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT_BYTES);
     let response = match router.oneshot(request.map(|()| Body::empty())).await {
         Ok(response) => response,
         Err(never) => match never {},
