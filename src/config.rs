@@ -119,18 +119,8 @@ impl PulseboardSettings {
                 self.market_ticks_per_second
             ));
         }
-        if self.market_symbols.len() > 32 {
-            problems.push("key `pulseboard.market-symbols`: at most 32 symbols".to_string());
-        }
-        for symbol in &self.market_symbols {
-            let ok = !symbol.is_empty()
-                && symbol.len() <= 12
-                && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.');
-            if !ok {
-                problems.push(format!(
-                    "key `pulseboard.market-symbols`: {symbol:?} is not 1 to 12 characters of A-Z, 0-9 and '.'"
-                ));
-            }
+        for problem in crate::market::board::symbol_list_problems(&self.market_symbols) {
+            problems.push(format!("key `pulseboard.market-symbols`: {problem}"));
         }
         if problems.is_empty() {
             Ok(())

@@ -25,6 +25,22 @@ pub fn parse_tick(text: &str, now_ms: i64) -> Result<Tick, TickError> {
     Ok(tick)
 }
 
+/// Most symbols the simulated market may have.
+pub const MAX_SYMBOLS: usize = 32;
+
+/// What is wrong with a symbol list for the simulated market, one message per problem (none
+/// when it is fine). The server's config and the benchmark's `--symbols` both check with this.
+pub fn symbol_list_problems(symbols: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if symbols.len() > MAX_SYMBOLS {
+        problems.push(format!("at most {MAX_SYMBOLS} symbols"));
+    }
+    for symbol in symbols.iter().filter(|symbol| !valid_symbol(symbol)) {
+        problems.push(format!("{symbol:?} is not 1 to {MAX_SYMBOL_LEN} characters of A-Z, 0-9 and '.'"));
+    }
+    problems
+}
+
 /// 1 to 12 characters of A-Z, 0-9 and '.'.
 pub fn valid_symbol(symbol: &str) -> bool {
     !symbol.is_empty()
@@ -110,6 +126,23 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_763_800_000_000;
+
+    #[test]
+    fn symbol_lists_are_checked_for_length_and_each_symbol() {
+        let ok: Vec<String> = ["ACME", "BRK.B", "X1"].map(String::from).into();
+        assert!(symbol_list_problems(&ok).is_empty());
+        let bad: Vec<String> = ["acme", "", "TOOLONGSYMBOLX", "OK"].map(String::from).into();
+        assert_eq!(
+            symbol_list_problems(&bad),
+            [
+                r#""acme" is not 1 to 12 characters of A-Z, 0-9 and '.'"#,
+                r#""" is not 1 to 12 characters of A-Z, 0-9 and '.'"#,
+                r#""TOOLONGSYMBOLX" is not 1 to 12 characters of A-Z, 0-9 and '.'"#,
+            ]
+        );
+        let many: Vec<String> = (0..=MAX_SYMBOLS).map(|n| format!("S{n}")).collect();
+        assert_eq!(symbol_list_problems(&many), ["at most 32 symbols"]);
+    }
 
     fn tick(symbol: &str, price: f64, volume: u64, timestamp: i64) -> Tick {
         Tick { symbol: symbol.into(), price, volume, timestamp }

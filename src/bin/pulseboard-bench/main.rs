@@ -264,13 +264,9 @@ fn market_symbols(symbols: Vec<String>) -> Result<Option<Vec<String>>, BenchErro
     if symbols.is_empty() {
         return Ok(None);
     }
-    if symbols.len() > 32 {
-        return Err(BenchError::BadArgument(format!("--symbols: at most 32, got {}", symbols.len())));
-    }
-    if let Some(bad) = symbols.iter().find(|s| !pulseboard::market::board::valid_symbol(s)) {
-        return Err(BenchError::BadArgument(format!(
-            "--symbols: {bad:?} is not 1 to 12 characters of A-Z, 0-9 and '.'"
-        )));
+    let problems = pulseboard::market::board::symbol_list_problems(&symbols);
+    if !problems.is_empty() {
+        return Err(BenchError::BadArgument(format!("--symbols: {}", problems.join("; "))));
     }
     Ok(Some(symbols))
 }
