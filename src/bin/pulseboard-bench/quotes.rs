@@ -5,7 +5,7 @@
 
 use crate::{
     sse::SseEvent,
-    subscriber::Connected,
+    subscriber::{read_body, Connected},
     tracker::Latencies,
 };
 use pulseboard::market::model::Quote;
@@ -14,9 +14,6 @@ use std::{
     sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
-use tokio::io::AsyncReadExt;
-
-const READ_BUFFER: usize = 4096;
 
 /// `/api/streams/quotes?symbols%5B0%5D=ACME&symbols%5B1%5D=BOLT` (the server function's
 /// `GetUrl` encoding of a list).
@@ -165,7 +162,7 @@ pub async fn run_live(key: usize, connected: Connected, shared: Arc<LiveShared>)
     let (mut stream, mut events, leftover) = connected.into_parts();
     let mut last = vec![None; shared.symbols.len()];
     let mut staleness = Vec::new();
-    let mut take = |wire: &[u8]| {
+    let take = |wire: &[u8]| {
         let now_us = unix_now_us();
         let (mut updates, mut bad, mut resets, mut out_of_order) = (0u64, 0u64, 0u64, 0u64);
         let open = events.feed(wire, |event| match classify(&event, &shared.symbols) {
@@ -191,14 +188,7 @@ pub async fn run_live(key: usize, connected: Connected, shared: Arc<LiveShared>)
         }
         open
     };
-    let mut ok = take(&leftover);
-    let mut buf = vec![0u8; READ_BUFFER];
-    while ok {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => ok = take(&buf[..n]),
-        }
-    }
+    read_body(&mut stream, &leftover, None, take).await;
     shared.ended.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -232,20 +222,12 @@ pub async fn resume(connected: Connected, symbols: Arc<[String]>, resumed_us: u6
     let (mut stream, mut events, leftover) = connected.into_parts();
     let started = Instant::now();
     let mut tally = ResumeTally::new(symbols.len(), resumed_us);
-    let mut take = |wire: &[u8]| {
+    let take = |wire: &[u8]| {
         let now_us = unix_now_us();
         let at_ms = started.elapsed().as_secs_f64() * 1000.0;
         events.feed(wire, |event| tally.event(classify(&event, &symbols), now_us, at_ms, event.data.len()))
     };
-    let mut ok = take(&leftover);
-    let mut buf = vec![0u8; READ_BUFFER];
-    let deadline = tokio::time::Instant::now() + reading;
-    while ok {
-        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => ok = take(&buf[..n]),
-            _ => break,
-        }
-    }
+    read_body(&mut stream, &leftover, Some(tokio::time::Instant::now() + reading), take).await;
     tally.outcome
 }
 

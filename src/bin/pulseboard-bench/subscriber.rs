@@ -224,15 +224,33 @@ pub async fn run(key: usize, connected: Connected, shared: Arc<Shared>) {
         tracker: SeqTracker::default(),
         latencies: Vec::new(),
     };
-    let mut ok = reader.take(key, &leftover, &shared);
+    read_body(&mut stream, &leftover, None, |wire| reader.take(key, wire, &shared)).await;
+    shared.ended.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Hands `take` the body bytes that came with the head, then each read, until `take` returns
+/// false (the stream is over or broken), the server closes, a read fails or `deadline` passes.
+pub async fn read_body(
+    stream: &mut TcpStream,
+    leftover: &[u8],
+    deadline: Option<tokio::time::Instant>,
+    mut take: impl FnMut(&[u8]) -> bool,
+) {
+    let mut open = take(leftover);
     let mut buf = vec![0u8; READ_BUFFER];
-    while ok {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => ok = reader.take(key, &buf[..n], &shared),
+    while open {
+        let read = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                Ok(read) => read,
+                Err(_) => return,
+            },
+            None => stream.read(&mut buf).await,
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => open = take(&buf[..n]),
         }
     }
-    shared.ended.fetch_add(1, Ordering::Relaxed);
 }
 
 struct Reader {
