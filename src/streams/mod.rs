@@ -31,6 +31,13 @@ pub use encoding::{EventStream, Json, RawEvent, Sse, StreamItem};
 pub use names::{EventType, TopicName};
 pub use status::ConnectionState;
 
+// What stream server functions and producers use, at paths that stay put while the files behind
+// them move.
+#[cfg(feature = "ssr")]
+pub use http_api::{open_stream, open_stream_with, open_trusted_stream, refuse, ApiError};
+#[cfg(feature = "ssr")]
+pub use hub::{Delivery, EventId, Hub};
+
 /// The event type a client sees when a frame has no `event:` line.
 pub const DEFAULT_EVENT_TYPE: &str = "message";
 
