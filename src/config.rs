@@ -16,7 +16,11 @@ use figment::{
     Figment,
 };
 use leptos::config::LeptosOptions;
-use serde::Deserialize;
+use crate::{
+    jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
+    streams::StreamSettings,
+};
+use serde::{Deserialize, Serialize};
 use std::{
     path::{Path, PathBuf},
     time::Duration,
@@ -25,103 +29,67 @@ use std::{
 /// The repository's `Leptos.toml`, compiled in so the bare binary runs with no file at all.
 pub const EMBEDDED_DEFAULTS: &str = include_str!("../Leptos.toml");
 
-/// pulseboard's own settings: the `[pulseboard]` table.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct PulseboardSettings {
+/// The server's own settings: where it keeps its files, how it stops, what it exposes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerSettings {
     /// Directory for everything the server keeps on disk.
+    #[serde(rename = "data-dir")]
     pub data_dir: PathBuf,
-    /// `retry:` sent at the start of every event stream, in milliseconds.
-    pub sse_retry_ms: u32,
-    /// Seconds of silence after which a stream sends a heartbeat comment.
-    pub heartbeat_secs: u64,
-    /// History kept per topic for resume: at most this many events...
-    pub history_events: usize,
-    /// ...and none older than this many seconds.
-    pub history_secs: u64,
-    /// Largest body `POST /api/publish` accepts, in bytes.
-    pub publish_body_limit: usize,
-    /// Most topics one event stream may subscribe to.
-    pub max_topics_per_stream: usize,
     /// Seconds the server waits for open connections after SIGINT/SIGTERM before it exits anyway.
+    #[serde(rename = "shutdown-grace-secs")]
     pub shutdown_grace_secs: u64,
-    /// Jobs running at once; more wait in the queue.
-    pub jobs_workers: usize,
-    /// File jobs may only read below this directory.
-    pub jobs_files_root: PathBuf,
     /// Enables `/api/debug/*` (e.g. dropping every open stream). Never enable it in production.
+    #[serde(rename = "debug-endpoints")]
     pub debug_endpoints: bool,
-    /// Symbols of the built-in simulated market.
-    pub market_symbols: Vec<String>,
-    /// Simulated ticks per second across all symbols (0: no simulation, outside feeds only).
-    pub market_ticks_per_second: u32,
-    /// Seed of the simulation: the same seed gives the same prices.
-    pub market_seed: u64,
-    /// How often the monitor samples the host, the process and the hub, in milliseconds.
-    pub monitor_interval_ms: u64,
-    /// Monitor thresholds, in percent: a gauge turns warn at `*-warn`, critical at `*-critical`.
-    pub monitor_cpu_warn: f64,
-    pub monitor_cpu_critical: f64,
-    pub monitor_memory_warn: f64,
-    pub monitor_memory_critical: f64,
-    pub monitor_disk_warn: f64,
-    pub monitor_disk_critical: f64,
 }
 
-/// Shortest and longest sampling interval the monitor accepts.
-pub const MONITOR_INTERVAL_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
-
-impl PulseboardSettings {
-    pub fn heartbeat(&self) -> Duration {
-        Duration::from_secs(self.heartbeat_secs)
-    }
-    pub fn history_age(&self) -> Duration {
-        Duration::from_secs(self.history_secs)
-    }
+impl ServerSettings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
-    pub fn monitor_interval(&self) -> Duration {
-        Duration::from_millis(self.monitor_interval_ms)
+}
+
+/// pulseboard's own settings, the `[pulseboard]` table, composed of each module's settings. The
+/// table is flat (`heartbeat-secs`, `jobs-workers`, ...); each module reads its own keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulseboardSettings {
+    pub server: ServerSettings,
+    pub streams: StreamSettings,
+    pub jobs: JobsSettings,
+    pub market: MarketSettings,
+    pub monitor: MonitorSettings,
+}
+
+impl PulseboardSettings {
+    /// Reads each module's keys from the `pulseboard` table of `figment`.
+    fn extract(figment: &Figment) -> Result<Self, ConfigError> {
+        fn part<T: serde::de::DeserializeOwned>(figment: &Figment) -> Result<T, ConfigError> {
+            figment.focus(TABLE).extract().map_err(|err| ConfigError::Invalid(describe_in(TABLE, err)))
+        }
+        Ok(Self {
+            server: part(figment)?,
+            streams: part(figment)?,
+            jobs: part(figment)?,
+            market: part(figment)?,
+            monitor: part(figment)?,
+        })
     }
 
-    /// Checks what the types alone cannot: ranges and the order of thresholds. One message per
-    /// problem, naming the key.
+    /// Every key of the table, as the modules name them.
+    fn known_keys(&self) -> Vec<String> {
+        fn keys<T: Serialize>(part: &T) -> Vec<String> {
+            match toml::Value::try_from(part) {
+                Ok(toml::Value::Table(table)) => table.keys().cloned().collect(),
+                _ => Vec::new(),
+            }
+        }
+        [keys(&self.server), keys(&self.streams), keys(&self.jobs), keys(&self.market), keys(&self.monitor)].concat()
+    }
+
+    /// Checks what the types alone cannot, module by module: one message per problem.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut problems = Vec::new();
-        if !MONITOR_INTERVAL_RANGE_MS.contains(&self.monitor_interval_ms) {
-            problems.push(format!(
-                "key `pulseboard.monitor-interval-ms`: {} is outside {}..={}",
-                self.monitor_interval_ms,
-                MONITOR_INTERVAL_RANGE_MS.start(),
-                MONITOR_INTERVAL_RANGE_MS.end()
-            ));
-        }
-        for (name, warn, critical) in [
-            ("cpu", self.monitor_cpu_warn, self.monitor_cpu_critical),
-            ("memory", self.monitor_memory_warn, self.monitor_memory_critical),
-            ("disk", self.monitor_disk_warn, self.monitor_disk_critical),
-        ] {
-            for (which, value) in [("warn", warn), ("critical", critical)] {
-                if !(0.0..=100.0).contains(&value) {
-                    problems.push(format!("key `pulseboard.monitor-{name}-{which}`: {value} is not a percentage (0 to 100)"));
-                }
-            }
-            if warn > critical {
-                problems.push(format!(
-                    "key `pulseboard.monitor-{name}-warn`: {warn} is above monitor-{name}-critical ({critical})"
-                ));
-            }
-        }
-        if self.market_ticks_per_second > MAX_TICKS_PER_SECOND {
-            problems.push(format!(
-                "key `pulseboard.market-ticks-per-second`: {} is above {MAX_TICKS_PER_SECOND}",
-                self.market_ticks_per_second
-            ));
-        }
-        for problem in crate::market::board::symbol_list_problems(&self.market_symbols) {
-            problems.push(format!("key `pulseboard.market-symbols`: {problem}"));
-        }
+        let problems =
+            [self.streams.validate(), self.jobs.validate(), self.market.validate(), self.monitor.validate()].concat();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -130,8 +98,7 @@ impl PulseboardSettings {
     }
 }
 
-/// Highest simulated tick rate accepted.
-pub const MAX_TICKS_PER_SECOND: u32 = 20_000;
+const TABLE: &str = "pulseboard";
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -140,12 +107,10 @@ pub struct Settings {
     pub pulseboard: PulseboardSettings,
     /// The file the settings came from, if any (for logs).
     pub source: Option<PathBuf>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FileLayout {
-    leptos: LeptosOptions,
-    pulseboard: PulseboardSettings,
+    /// `PULSEBOARD_*` environment variables that are not settings and were ignored (an
+    /// orchestrator's, e.g. Kubernetes' `PULSEBOARD_PORT` for a Service named pulseboard). The
+    /// server logs a warning naming each.
+    pub ignored_variables: Vec<String>,
 }
 
 /// Why the configuration could not be loaded.
@@ -196,13 +161,40 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         .merge(env_layer("LEPTOS_", "leptos", &[]))
         .merge(env_layer("PULSEBOARD_", "pulseboard", &["config"]));
 
-    let layout: FileLayout = figment.extract().map_err(|err| ConfigError::Invalid(describe(err)))?;
-    layout.pulseboard.validate()?;
-    Ok(Settings {
-        leptos: layout.leptos,
-        pulseboard: layout.pulseboard,
-        source: file.map(Path::to_path_buf),
-    })
+    let leptos: LeptosOptions =
+        figment.focus("leptos").extract().map_err(|err| ConfigError::Invalid(describe_in("leptos", err)))?;
+    let pulseboard = PulseboardSettings::extract(&figment)?;
+    let ignored_variables = check_unknown_keys(&figment, &pulseboard.known_keys())?;
+    pulseboard.validate()?;
+    Ok(Settings { leptos, pulseboard, source: file.map(Path::to_path_buf), ignored_variables })
+}
+
+/// Keys of the `[pulseboard]` table that no module reads. One from a file is a mistake (a typo,
+/// a removed setting) and stops the server; one from the environment may belong to someone else
+/// (orchestrators inject `<SERVICE>_PORT=tcp://...` for a service named pulseboard), so it is
+/// returned, as the variable's name, for a warning.
+fn check_unknown_keys(figment: &Figment, known: &[String]) -> Result<Vec<String>, ConfigError> {
+    let Ok(figment::value::Value::Dict(_, table)) = figment.find_value(TABLE) else {
+        return Ok(Vec::new());
+    };
+    let mut ignored = Vec::new();
+    let mut refused = Vec::new();
+    for key in table.keys().filter(|key| !known.contains(key)) {
+        let metadata = figment.find_metadata(&format!("{TABLE}.{key}"));
+        if metadata.is_some_and(|m| m.name.contains("environment")) {
+            ignored.push(format!("PULSEBOARD_{}", key.to_ascii_uppercase().replace('-', "_")));
+        } else {
+            let source = metadata
+                .and_then(|m| m.source.as_ref().map(ToString::to_string))
+                .unwrap_or_else(|| "the configuration".to_string());
+            refused.push(format!("key `{TABLE}.{key}`: unknown setting (in {source})"));
+        }
+    }
+    if refused.is_empty() {
+        Ok(ignored)
+    } else {
+        Err(ConfigError::Invalid(refused.join("; ")))
+    }
 }
 
 /// `PREFIX_SOME_KEY=value` becomes `table.some-key = value`; `ignored` names are not settings
@@ -213,10 +205,11 @@ fn env_layer(prefix: &'static str, table: &'static str, ignored: &'static [&'sta
         .map(move |key| format!("{table}.{}", key.as_str().to_ascii_lowercase().replace('_', "-")).into())
 }
 
-/// One line per problem: what is wrong, with which key, and where the value came from.
-fn describe(err: figment::Error) -> String {
+/// One line per problem of `table`: what is wrong, with which key, and where the value came from.
+fn describe_in(table: &str, err: figment::Error) -> String {
     err.into_iter()
-        .map(|e| {
+        .map(|mut e| {
+            e.path.insert(0, table.to_string());
             let key = e.path.join(".").to_ascii_lowercase();
             let from_env = e.metadata.as_ref().is_some_and(|m| m.name.contains("environment"));
             let source = match (&e.metadata, e.path.split_first()) {
@@ -254,8 +247,8 @@ mod tests {
             let settings = load(None).unwrap();
             assert_eq!(&*settings.leptos.output_name, "pulseboard");
             assert_eq!(settings.leptos.site_addr.to_string(), "127.0.0.1:3000");
-            assert_eq!(settings.pulseboard.heartbeat_secs, 15);
-            assert_eq!(settings.pulseboard.publish_body_limit, 65536);
+            assert_eq!(settings.pulseboard.streams.heartbeat_secs, 15);
+            assert_eq!(settings.pulseboard.streams.publish_body_limit, 65536);
             Ok(())
         });
     }
@@ -269,10 +262,10 @@ mod tests {
             )?;
             let settings = load(Some(Path::new("custom.toml"))).unwrap();
             assert_eq!(settings.leptos.site_addr.to_string(), "127.0.0.1:4000");
-            assert_eq!(settings.pulseboard.data_dir, PathBuf::from("/srv/pb"));
-            assert_eq!(settings.pulseboard.heartbeat_secs, 30);
+            assert_eq!(settings.pulseboard.server.data_dir, PathBuf::from("/srv/pb"));
+            assert_eq!(settings.pulseboard.streams.heartbeat_secs, 30);
             // Keys the file does not name keep their defaults.
-            assert_eq!(settings.pulseboard.history_events, 1024);
+            assert_eq!(settings.pulseboard.streams.history_events, 1024);
 
             jail.set_env("PULSEBOARD_DATA_DIR", "/var/lib/pulseboard");
             jail.set_env("PULSEBOARD_HEARTBEAT_SECS", "5");
@@ -282,8 +275,8 @@ mod tests {
             jail.set_env("LEPTOS_WATCH", "true");
             jail.set_env("PULSEBOARD_CONFIG", "/somewhere/Leptos.toml");
             let settings = load(Some(Path::new("custom.toml"))).unwrap();
-            assert_eq!(settings.pulseboard.data_dir, PathBuf::from("/var/lib/pulseboard"));
-            assert_eq!(settings.pulseboard.heartbeat_secs, 5);
+            assert_eq!(settings.pulseboard.server.data_dir, PathBuf::from("/var/lib/pulseboard"));
+            assert_eq!(settings.pulseboard.streams.heartbeat_secs, 5);
             assert_eq!(settings.leptos.site_addr.to_string(), "127.0.0.1:5000");
             assert_eq!(&*settings.leptos.output_name, "renamed");
             Ok(())
@@ -297,7 +290,7 @@ mod tests {
             jail.create_file("Leptos.toml", "[pulseboard]\nheartbeat-secs = 7\n")?;
             let path = resolve_path(None).unwrap();
             assert_eq!(path.as_deref(), Some(Path::new("Leptos.toml")));
-            assert_eq!(load(path.as_deref()).unwrap().pulseboard.heartbeat_secs, 7);
+            assert_eq!(load(path.as_deref()).unwrap().pulseboard.streams.heartbeat_secs, 7);
             Ok(())
         });
     }
@@ -344,7 +337,7 @@ mod tests {
     #[test]
     fn monitor_settings_are_range_checked() {
         Jail::expect_with(|jail| {
-            assert_eq!(load(None).unwrap().pulseboard.monitor_interval_ms, 1000);
+            assert_eq!(load(None).unwrap().pulseboard.monitor.interval_ms, 1000);
             jail.set_env("PULSEBOARD_MONITOR_INTERVAL_MS", "5");
             let message = load(None).unwrap_err().to_string();
             assert!(message.contains("monitor-interval-ms") && message.contains("100..=60000"), "{message}");
@@ -358,7 +351,7 @@ mod tests {
             assert!(message.contains("monitor-disk-critical") && message.contains("percentage"), "{message}");
             jail.set_env("PULSEBOARD_MONITOR_DISK_CRITICAL", "99.5");
             let settings = load(None).unwrap().pulseboard;
-            assert_eq!((settings.monitor_interval_ms, settings.monitor_cpu_warn), (500, 50.0));
+            assert_eq!((settings.monitor.interval_ms, settings.monitor.cpu_warn), (500, 50.0));
             Ok(())
         });
     }
@@ -370,6 +363,36 @@ mod tests {
             let message = load(None).unwrap_err().to_string();
             assert!(message.contains("history-events"), "{message}");
             assert!(message.contains("PULSEBOARD_HISTORY_EVENTS"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_environment_variable_is_ignored_with_its_name() {
+        Jail::expect_with(|jail| {
+            // What Kubernetes injects for a Service named pulseboard.
+            jail.set_env("PULSEBOARD_PORT", "tcp://10.0.0.1:3000");
+            jail.set_env("PULSEBOARD_SERVICE_HOST", "10.0.0.1");
+            let settings = load(None).unwrap();
+            let mut ignored = settings.ignored_variables.clone();
+            ignored.sort();
+            assert_eq!(ignored, ["PULSEBOARD_PORT", "PULSEBOARD_SERVICE_HOST"]);
+            // Real settings from the environment still apply beside them.
+            jail.set_env("PULSEBOARD_HEARTBEAT_SECS", "9");
+            assert_eq!(load(None).unwrap().pulseboard.streams.heartbeat_secs, 9);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_documented_key_is_read_by_some_module() {
+        Jail::expect_with(|_| {
+            let table: toml::Table = EMBEDDED_DEFAULTS.parse().unwrap();
+            let mut documented: Vec<String> = table["pulseboard"].as_table().unwrap().keys().cloned().collect();
+            let mut known = load(None).unwrap().pulseboard.known_keys();
+            documented.sort();
+            known.sort();
+            assert_eq!(documented, known);
             Ok(())
         });
     }

@@ -1,12 +1,12 @@
 //! What every request handler and server function can reach (server only).
+//!
+//! Handlers of one layer take only their slice through axum's sub-state extraction: the stream
+//! layer's handlers take [`StreamContext`] (derived `FromRef`), never the whole state, so the
+//! stream layer knows nothing of jobs, markets or the monitor.
 
 use crate::{
-    config::PulseboardSettings,
-    jobs::runner::JobRunner,
-    market::feed::Market,
-    monitor::store::MonitorStore,
-    session::SessionKeys,
-    streams::{hooks::PublishHooks, hub::Hub},
+    config::PulseboardSettings, jobs::runner::JobRunner, market::feed::Market, monitor::store::MonitorStore,
+    session::SessionKeys, streams::hub::Hub, streams::StreamContext,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -17,9 +17,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<PulseboardSettings>,
     pub hub: Hub,
+    pub streams: StreamContext,
     pub jobs: JobRunner,
     pub sessions: SessionKeys,
     pub monitor: MonitorStore,
     pub market: Market,
-    pub publish_hooks: PublishHooks,
 }

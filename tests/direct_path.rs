@@ -38,7 +38,7 @@ async fn wait_for_open_streams(server: &pulseboard::server::RunningServer, want:
 
 #[tokio::test]
 async fn a_stream_is_chunked_and_closes_the_connection_when_it_ends() {
-    let server = start_server(|s| s.pulseboard.sse_retry_ms = 1500).await;
+    let server = start_server(|s| s.pulseboard.streams.retry_ms = 1500).await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     socket.write_all(b"GET /api/events?topic=raw HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
     let head = read_until(&mut socket, "retry: 1500\n\n").await;

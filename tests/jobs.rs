@@ -196,7 +196,7 @@ async fn external_producers_report_progress() {
 async fn history_survives_a_restart_and_running_jobs_become_interrupted() {
     let data_dir = tempfile::tempdir().unwrap().keep();
     let dir = data_dir.clone();
-    let server = start_server(move |s| s.pulseboard.data_dir = dir).await;
+    let server = start_server(move |s| s.pulseboard.server.data_dir = dir).await;
     let me = new_session(&server).await;
     let (_, finished) = call(&server, &me, "/api/jobs/start", "kind=primes&limit=1000").await;
     let finished = finished.as_i64().unwrap();
@@ -209,7 +209,7 @@ async fn history_survives_a_restart_and_running_jobs_become_interrupted() {
 
     // Same data directory, same session cookie (the signing key is kept there too).
     let dir = data_dir.clone();
-    let server = start_server(move |s| s.pulseboard.data_dir = dir).await;
+    let server = start_server(move |s| s.pulseboard.server.data_dir = dir).await;
     let body = wait_state(&server, &me, finished, "succeeded").await;
     assert_eq!(body["job"]["result"], "168 primes below 1000; largest 997");
     let body = wait_state(&server, &me, running, "interrupted").await;

@@ -11,7 +11,7 @@ fn quotes_url(server: &pulseboard::server::RunningServer, symbols: &[&str]) -> S
 
 #[tokio::test]
 async fn a_stream_of_two_symbols_carries_only_those() {
-    let server = start_server(|s| s.pulseboard.market_ticks_per_second = 2000).await;
+    let server = start_server(|s| s.pulseboard.market.ticks_per_second = 2000).await;
     let (headers, mut events) = subscribe(&quotes_url(&server, &["ACME", "BOLT"]), None).await;
     assert_eq!(headers["content-type"], "text/event-stream");
     let got = take(&mut events, 40).await;
@@ -27,7 +27,7 @@ async fn a_stream_of_two_symbols_carries_only_those() {
 
 #[tokio::test]
 async fn outside_ticks_drive_the_board_and_malformed_ones_are_refused() {
-    let server = start_server(|s| s.pulseboard.market_ticks_per_second = 0).await;
+    let server = start_server(|s| s.pulseboard.market.ticks_per_second = 0).await;
     let (_, mut events) = subscribe(&quotes_url(&server, &["ZED.X"]), None).await;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let http = client();

@@ -30,7 +30,7 @@ fn value(scrape: &Scrape, metric: &str, label: Option<(&str, &str)>) -> f64 {
 }
 
 fn fast_monitor(settings: &mut pulseboard::config::Settings) {
-    settings.pulseboard.monitor_interval_ms = 100;
+    settings.pulseboard.monitor.interval_ms = 100;
 }
 
 /// Waits for the sampler's first samples to be recorded.
@@ -174,10 +174,10 @@ async fn thresholds_from_the_configuration_colour_the_gauges() {
     let server = start_server(|s| {
         fast_monitor(s);
         // Any memory use is critical; any disk use short of full is a warning.
-        s.pulseboard.monitor_memory_warn = 0.0;
-        s.pulseboard.monitor_memory_critical = 0.0;
-        s.pulseboard.monitor_disk_warn = 0.0;
-        s.pulseboard.monitor_disk_critical = 100.0;
+        s.pulseboard.monitor.memory_warn = 0.0;
+        s.pulseboard.monitor.memory_critical = 0.0;
+        s.pulseboard.monitor.disk_warn = 0.0;
+        s.pulseboard.monitor.disk_critical = 100.0;
     })
     .await;
     wait_for_samples(&server, 2.0).await;

@@ -30,7 +30,7 @@ async fn published_events_arrive_with_ids_types_and_exact_data() {
 
 #[tokio::test]
 async fn stream_starts_with_retry_and_is_never_compressed() {
-    let server = start_server(|s| s.pulseboard.sse_retry_ms = 1234).await;
+    let server = start_server(|s| s.pulseboard.streams.retry_ms = 1234).await;
     let response = client()
         .get(url(&server, "/api/events?topic=t"))
         .header("accept-encoding", "gzip, br")
@@ -88,7 +88,7 @@ async fn resume_with_header_or_query_replays_what_was_missed() {
 
 #[tokio::test]
 async fn stale_unknown_or_malformed_ids_start_with_reset_then_live() {
-    let server = start_server(|s| s.pulseboard.history_events = 2).await;
+    let server = start_server(|s| s.pulseboard.streams.history_events = 2).await;
     let old = publish(&server, "s", None, "0").await;
     for n in 1..4 {
         publish(&server, "s", None, &n.to_string()).await;
@@ -109,7 +109,7 @@ async fn stale_unknown_or_malformed_ids_start_with_reset_then_live() {
 
 #[tokio::test]
 async fn bad_requests_get_clear_errors() {
-    let server = start_server(|s| s.pulseboard.publish_body_limit = 1024).await;
+    let server = start_server(|s| s.pulseboard.streams.publish_body_limit = 1024).await;
     let http = client();
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
         (http.get(url(&server, "/api/events")), 400, "missing query parameter \"topic\""),
@@ -172,7 +172,7 @@ async fn stream_server_function_serves_plain_sse() {
 
 #[tokio::test]
 async fn shutdown_ends_open_streams_promptly() {
-    let server = start_server(|s| s.pulseboard.shutdown_grace_secs = 10).await;
+    let server = start_server(|s| s.pulseboard.server.shutdown_grace_secs = 10).await;
     let (_, mut events) = subscribe(&url(&server, "/api/events?topic=x"), None).await;
     publish(&server, "x", None, "before").await;
     take(&mut events, 1).await;
@@ -213,7 +213,7 @@ async fn debug_endpoint_drops_streams_and_clients_resume() {
     assert_eq!(take(&mut resumed, 1).await[0].data, "2");
 
     // Off by default.
-    let server = start_server(|s| s.pulseboard.debug_endpoints = false).await;
+    let server = start_server(|s| s.pulseboard.server.debug_endpoints = false).await;
     let response = client().post(url(&server, "/api/debug/drop-streams")).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }

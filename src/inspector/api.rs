@@ -27,7 +27,7 @@ pub struct TopicHistory {
 pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, ServerFnError> {
     use crate::{
         state::AppState,
-        streams::{access::{authorize, Action, Origin}, http_api::{refuse, ApiError}, TopicName},
+        streams::{access::{authorize, Action, Origin}, refuse, ApiError, TopicName},
     };
     let name = TopicName::new(&topic).map_err(|e| refuse(ApiError::from(e)))?;
     let state = expect_context::<AppState>();
@@ -47,7 +47,7 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, ServerFnError
 /// Every event of `topic` as it is published: `GET /api/streams/topic?topic=NAME`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "topic")]
 pub async fn topic_events(topic: String) -> Result<EventStream<RawEvent>, ServerFnError> {
-    use crate::streams::{http_api::{open_stream, refuse, ApiError}, TopicName};
+    use crate::streams::{open_stream, refuse, ApiError, TopicName};
     let name = TopicName::new(&topic).map_err(|e| refuse(ApiError::from(e)))?;
     open_stream(vec![name]).map_err(refuse)
 }

@@ -163,7 +163,7 @@ pub async fn retry_job(id: JobId) -> Result<JobId, JobRequestError> {
 /// new log lines. `GET /api/streams/jobs`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "jobs")]
 pub async fn job_events() -> Result<EventStream<Json<JobEvent>>, ServerFnError> {
-    use crate::streams::http_api::{open_trusted_stream, refuse};
+    use crate::streams::{open_trusted_stream, refuse};
     let (runner, viewer) = match server::context() {
         Ok(context) => context,
         Err(err) => return Err(ServerFnError::ServerError(err.to_string())),

@@ -23,6 +23,8 @@ pub mod progress;
 #[cfg(feature = "ssr")]
 pub mod runner;
 #[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 pub use page::{JobDetailPage, JobsPage};

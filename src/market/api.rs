@@ -29,7 +29,7 @@ pub async fn quote_events(#[server(default)] symbols: Vec<String>) -> Result<Eve
     use crate::{
         market::feed::quote_topic,
         streams::{
-            http_api::{open_stream_with, refuse, ApiError},
+            open_stream_with, refuse, ApiError,
             hub::Delivery,
         },
     };

@@ -1,9 +1,16 @@
-//! The market on the server: the board behind a lock, the simulator task, and the hook that
-//! lets outside feeds publish ticks (server only).
+//! The market on the server: the board behind a short lock, the simulator task, the publisher
+//! task, and the hook that lets outside feeds publish ticks (server only).
 //!
 //! Each quote is published to its symbol's topic `market.quote.<SYMBOL>` with event type `quote`.
 //! Pages subscribe to the topics of the symbols they show, with latest-wins delivery, so a slow
 //! client gets each symbol's newest quote and never a backlog.
+//!
+//! No lock is held across a publish (with a remote hub a publish is a round trip): applying a
+//! tick takes the board's lock, updates the board and queues the new quote in the outbox while
+//! still holding it, so quotes leave in the order they were applied; one publisher task
+//! ([`Market::run_publisher`]) drains the outbox into the hub. A snapshot read meanwhile may show a
+//! quote whose event comes after the snapshot's id: the page then receives the same state twice,
+//! never misses one.
 
 use super::{
     board::{self, Board, TickError},
@@ -14,6 +21,8 @@ use crate::streams::{
     hub::{EventId, Hub},
     EventType, TopicName,
 };
+use crate::{streams::EventTypeConst, time::now_ms};
+use parking_lot::Mutex;
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -21,11 +30,13 @@ use std::{
     },
     time::Duration,
 };
-use tokio::sync::Mutex;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The topic outside feeds publish ticks to.
-pub const TICKS_TOPIC: &str = "ticks";
+pub const TICKS_TOPIC: crate::streams::TopicConst = crate::streams::TopicConst::new("ticks");
+
+const QUOTE_EVENT: EventTypeConst = EventType::constant("quote");
 
 pub fn quote_topic(symbol: &str) -> Option<TopicName> {
     TopicName::new(&format!("market.quote.{symbol}")).ok()
@@ -34,29 +45,53 @@ pub fn quote_topic(symbol: &str) -> Option<TopicName> {
 #[derive(Clone)]
 pub struct Market {
     board: Arc<Mutex<Board>>,
+    /// Quotes applied and not yet published, in the order they were applied.
+    outbox: mpsc::UnboundedSender<Quote>,
     hub: Hub,
     /// Ticks applied so far (`/metrics`: `pulseboard_market_ticks_total`).
     ticks: Arc<AtomicU64>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+/// The receiving end of the outbox: what [`Market::run_publisher`] drains.
+pub struct Publisher {
+    outbox: mpsc::UnboundedReceiver<Quote>,
+    hub: Hub,
 }
 
 impl Market {
-    pub fn new(hub: Hub) -> Self {
-        Self { board: Arc::new(Mutex::new(Board::default())), hub, ticks: Arc::default() }
+    /// The market and its publisher, which must run (see [`Market::run_publisher`]) for quotes to
+    /// reach the hub.
+    pub fn new(hub: Hub) -> (Self, Publisher) {
+        let (outbox, queued) = mpsc::unbounded_channel();
+        let market = Self { board: Arc::new(Mutex::new(Board::default())), outbox, hub: hub.clone(), ticks: Arc::default() };
+        (market, Publisher { outbox: queued, hub })
     }
 
-    /// Applies a checked tick and publishes the symbol's new quote.
-    pub async fn apply(&self, tick: &Tick) {
-        let mut board = self.board.lock().await;
+    /// Applies a checked tick and queues the symbol's new quote for publishing.
+    pub fn apply(&self, tick: &Tick) {
+        let mut board = self.board.lock();
         let quote = board.apply(tick);
-        self.publish(&quote).await;
+        // Sent under the board's lock, so the outbox holds quotes in the board's order. The
+        // receiver only goes away at shutdown, when a quote more or less no longer matters.
+        let _ = self.outbox.send(quote);
+        drop(board);
         self.ticks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Publishes queued quotes until `shutdown`, then what is left in the outbox.
+    pub async fn run_publisher(mut publisher: Publisher, shutdown: CancellationToken) {
+        loop {
+            let quote = tokio::select! {
+                quote = publisher.outbox.recv() => quote,
+                _ = shutdown.cancelled() => break,
+            };
+            let Some(quote) = quote else { return };
+            publish(&publisher.hub, &quote).await;
+        }
+        publisher.outbox.close();
+        while let Some(quote) = publisher.outbox.recv().await {
+            publish(&publisher.hub, &quote).await;
+        }
     }
 
     /// Ticks applied since the server started, simulated and from outside feeds alike: the
@@ -65,25 +100,17 @@ impl Market {
         self.ticks.load(Ordering::Relaxed)
     }
 
-    async fn publish(&self, quote: &Quote) {
-        let Some(topic) = quote_topic(&quote.symbol) else { return };
-        let data = serde_json::to_string(quote).expect("quotes serialise");
-        let event = EventType::new("quote").expect("valid");
-        if let Err(err) = self.hub.publish(&topic, &event, &data).await {
-            tracing::debug!(%err, "quote not published");
-        }
-    }
 
     /// A tick from an outside feed (the `ticks` topic): checked, then applied like a simulated one.
     pub async fn ingest(&self, text: &str) -> Result<(), TickError> {
         let tick = board::parse_tick(text, now_ms())?;
-        self.apply(&tick).await;
+        self.apply(&tick);
         Ok(())
     }
 
     /// Quotes of `symbols` (all when empty), and the event id they are current as of.
     pub async fn snapshot(&self, symbols: &[String]) -> (Vec<Quote>, Vec<String>, EventId) {
-        let board = self.board.lock().await;
+        let board = self.board.lock();
         let as_of = self.hub.current_id();
         let all = board.symbols();
         let wanted: Vec<&String> = if symbols.is_empty() { all.iter().collect() } else { symbols.iter().collect() };
@@ -92,12 +119,24 @@ impl Market {
     }
 }
 
+async fn publish(hub: &Hub, quote: &Quote) {
+    let Some(topic) = quote_topic(&quote.symbol) else { return };
+    let data = match serde_json::to_string(quote) {
+        Ok(data) => data,
+        Err(err) => return tracing::error!(%err, "quote not encoded"),
+    };
+    if let Err(err) = hub.publish(&topic, &QUOTE_EVENT.event_type(), &data).await {
+        tracing::debug!(%err, "quote not published");
+    }
+}
+
 /// Runs the simulator at `ticks_per_second` until `shutdown`.
-pub async fn run_simulator(market: Market, symbols: Vec<String>, seed: u64, ticks_per_second: u32, shutdown: CancellationToken) {
-    let mut sim = Simulator::new(&symbols, seed);
+pub async fn run_simulator(market: Market, settings: super::settings::MarketSettings, shutdown: CancellationToken) {
+    let ticks_per_second = settings.ticks_per_second;
+    let mut sim = Simulator::new(&settings.symbols, settings.seed);
     // Every symbol has a quote from the start.
     for model in sim.models().to_vec() {
-        market.apply(&Tick { symbol: model.symbol, price: model.price, volume: 0, timestamp: now_ms() }).await;
+        market.apply(&Tick { symbol: model.symbol, price: model.price, volume: 0, timestamp: now_ms() });
     }
     if ticks_per_second == 0 {
         return;
@@ -118,7 +157,7 @@ pub async fn run_simulator(market: Market, symbols: Vec<String>, seed: u64, tick
         while sent < due {
             let Some(step) = sim.step() else { return };
             let symbol = sim.models()[step.symbol_index].symbol.clone();
-            market.apply(&Tick { symbol, price: step.price, volume: step.volume, timestamp: now }).await;
+            market.apply(&Tick { symbol, price: step.price, volume: step.volume, timestamp: now });
             sent += 1;
         }
     }
@@ -139,24 +178,42 @@ mod tests {
         })
     }
 
+    /// A market whose publisher runs until the test ends.
+    fn market(hub: &Hub) -> Market {
+        let (market, publisher) = Market::new(hub.clone());
+        tokio::spawn(Market::run_publisher(publisher, CancellationToken::new()));
+        market
+    }
+
+    async fn published(hub: &Hub, want: u64) {
+        // Generous: 30 000 quotes take seconds in an unoptimised build on a busy machine.
+        let waited = tokio::time::timeout(Duration::from_secs(60), async {
+            while hub.stats().published < want {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        });
+        assert!(waited.await.is_ok(), "published {} of {want}", hub.stats().published);
+    }
+
     #[tokio::test]
     async fn ticks_are_counted_whether_simulated_or_ingested() {
         let hub = hub(16);
-        let market = Market::new(hub.clone());
+        let market = market(&hub);
         assert_eq!(market.ticks(), 0);
-        market.apply(&Tick { symbol: "AAA".into(), price: 1.0, volume: 1, timestamp: now_ms() }).await;
+        market.apply(&Tick { symbol: "AAA".into(), price: 1.0, volume: 1, timestamp: now_ms() });
         let tick = format!(r#"{{"symbol":"BBB","price":2.5,"volume":3,"timestamp":{}}}"#, now_ms());
         market.ingest(&tick).await.unwrap();
         assert!(market.ingest("{not a tick").await.is_err());
         // Clones share the count (the server hands clones to the simulator and the hook).
         assert_eq!((market.ticks(), market.clone().ticks()), (2, 2));
+        published(&hub, 2).await;
         assert_eq!(hub.stats().published, 2, "one quote event per tick");
     }
 
     #[tokio::test]
     async fn a_stalled_subscriber_gets_only_the_newest_quote_of_each_symbol() {
         let hub = hub(256);
-        let market = Market::new(hub.clone());
+        let market = market(&hub);
         let symbols = ["AAA", "BBB", "CCC"];
         let topics = symbols.iter().map(|s| quote_topic(s).unwrap()).collect();
         let mut stream = Box::pin(
@@ -168,8 +225,9 @@ mod tests {
         let now = now_ms();
         for n in 0..30_000u32 {
             let symbol = symbols[(n % 3) as usize].to_string();
-            market.apply(&Tick { symbol, price: 1.0 + n as f64, volume: 1, timestamp: now }).await;
+            market.apply(&Tick { symbol, price: 1.0 + n as f64, volume: 1, timestamp: now });
         }
+        published(&hub, 30_000).await;
         let chunk = stream.next().await.unwrap();
         let text = std::str::from_utf8(&chunk).unwrap();
         // Bounded: three events, not a backlog, and no reset.

@@ -13,6 +13,8 @@ pub mod board;
 #[cfg(feature = "ssr")]
 pub mod feed;
 #[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
 pub mod sim;
 
 pub use page::MarketsPage;

@@ -68,7 +68,7 @@ pub async fn monitor_snapshot(window: Option<String>) -> Result<MonitorView, Ser
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "monitor")]
 pub async fn monitor_events() -> Result<EventStream<Json<Sample>>, ServerFnError> {
     use crate::streams::{
-        http_api::{open_stream_with, refuse, ApiError},
+        open_stream_with, refuse, ApiError,
         hub::Delivery,
         TopicName,
     };

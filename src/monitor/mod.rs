@@ -21,6 +21,8 @@ pub mod rate;
 #[cfg(feature = "ssr")]
 pub mod sampler;
 #[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod task;

@@ -25,10 +25,10 @@ struct Inner {
 }
 
 impl MonitorStore {
-    pub fn new(settings: &crate::config::PulseboardSettings) -> Self {
+    pub fn new(settings: &super::settings::MonitorSettings) -> Self {
         Self {
             inner: Arc::default(),
-            interval_ms: settings.monitor_interval_ms,
+            interval_ms: settings.interval_ms,
             thresholds: MonitorThresholds::from_settings(settings),
         }
     }

@@ -9,25 +9,26 @@ use super::{
 };
 use crate::{
     jobs::runner::JobRunner,
-    streams::{hub::Hub, EventType, TopicName},
+    streams::{hub::Hub, EventType, EventTypeConst, TopicConst},
 };
-use std::{path::Path, time::Instant};
+use std::{path::PathBuf, time::Instant};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-pub fn spawn(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: &Path, shutdown: CancellationToken) {
+const TOPIC: TopicConst = TopicConst::new(MONITOR_TOPIC);
+const EVENT: EventTypeConst = EventType::constant(SAMPLE_EVENT);
+
+/// Samples until `shutdown` (the server spawns this through its task tracker).
+pub async fn run(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: PathBuf, shutdown: CancellationToken) {
     let started = Instant::now();
-    let data_dir = data_dir.to_path_buf();
     let interval = std::time::Duration::from_millis(store.interval_ms);
-    tokio::spawn(async move {
+    {
         let mut sampler = match tokio::task::spawn_blocking(move || Sampler::new(&data_dir, started)).await {
             Ok(Ok(sampler)) => sampler,
             Ok(Err(err)) => return tracing::error!("monitor disabled: {err}"),
             Err(err) => return tracing::error!("monitor disabled: sampler setup failed: {err}"),
         };
-        let (Ok(topic), Ok(event_type)) = (TopicName::new(MONITOR_TOPIC), EventType::new(SAMPLE_EVENT)) else {
-            return tracing::error!("monitor disabled: invalid topic or event name");
-        };
+        let (topic, event_type) = (TOPIC.name(), EVENT.event_type());
         let mut every = tokio::time::interval(interval);
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -63,5 +64,5 @@ pub fn spawn(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: &Path, sh
                 tracing::debug!("monitor sample not published: {err}");
             }
         }
-    });
+    }
 }

@@ -13,11 +13,11 @@ pub struct MonitorThresholds {
 
 impl MonitorThresholds {
     #[cfg(feature = "ssr")]
-    pub fn from_settings(s: &crate::config::PulseboardSettings) -> Self {
+    pub fn from_settings(s: &super::settings::MonitorSettings) -> Self {
         Self {
-            cpu: Thresholds { warn: s.monitor_cpu_warn, critical: s.monitor_cpu_critical },
-            memory: Thresholds { warn: s.monitor_memory_warn, critical: s.monitor_memory_critical },
-            disk: Thresholds { warn: s.monitor_disk_warn, critical: s.monitor_disk_critical },
+            cpu: Thresholds { warn: s.cpu_warn, critical: s.cpu_critical },
+            memory: Thresholds { warn: s.memory_warn, critical: s.memory_critical },
+            disk: Thresholds { warn: s.disk_warn, critical: s.disk_critical },
         }
     }
 }

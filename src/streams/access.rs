@@ -4,9 +4,9 @@
 //! [`authorize`]. Topics whose names start with `private.` belong to the server: only its own
 //! code, which derived the topic from the caller's session, may use them (`Origin::Trusted`);
 //! the public API and server functions that take a topic name from the caller get 403. All other
-//! topics are public today; token auth for publishing and private user topics go here.
+//! topics are open to anyone who can reach the server; token auth for publishing goes here.
 
-use super::{http_api::ApiError, names::TopicName};
+use super::{error::ApiError, names::TopicName};
 use axum::http::HeaderMap;
 
 pub const PRIVATE_PREFIX: &str = "private.";
@@ -34,7 +34,7 @@ pub fn authorize(_headers: &HeaderMap, action: Action, topics: &[TopicName], ori
                 Action::Subscribe => "subscribe to",
             };
             return Err(ApiError::Forbidden(format!(
-                "topic {topic:?} is private to the server; clients may not {verb} it"
+                "topic \"{topic}\" is private to the server; clients may not {verb} it"
             )));
         }
     }

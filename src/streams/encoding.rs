@@ -97,7 +97,7 @@ where
     E: FromServerFnError + Send + Sync,
 {
     async fn into_res(self) -> Result<http::Response<axum::body::Body>, E> {
-        Ok(super::http_api::sse_response(self.bytes.map(|chunk| chunk.map_err(std::io::Error::other))))
+        Ok(super::response::sse_response(self.bytes.map(|chunk| chunk.map_err(std::io::Error::other))))
     }
 }
 

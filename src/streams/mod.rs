@@ -16,7 +16,9 @@ pub mod status;
 #[cfg(feature = "ssr")]
 pub mod access;
 #[cfg(feature = "ssr")]
-pub mod direct;
+pub mod context;
+#[cfg(feature = "ssr")]
+pub mod error;
 #[cfg(feature = "ssr")]
 pub mod hooks;
 #[cfg(feature = "ssr")]
@@ -24,22 +26,44 @@ pub mod http_api;
 #[cfg(feature = "ssr")]
 pub mod hub;
 #[cfg(feature = "ssr")]
+pub mod response;
+#[cfg(feature = "ssr")]
+pub mod server_fn;
+#[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
 pub mod wire;
 
 pub use client::{use_event_stream, StreamEvent};
 pub use encoding::{EventStream, Json, RawEvent, Sse, StreamItem};
-pub use names::{EventType, TopicName};
+pub use names::{EventType, EventTypeConst, TopicConst, TopicName};
 pub use status::ConnectionState;
 
 // What stream server functions and producers use, at paths that stay put while the files behind
 // them move.
 #[cfg(feature = "ssr")]
-pub use http_api::{open_stream, open_stream_with, open_trusted_stream, refuse, ApiError};
+pub use context::StreamContext;
+#[cfg(feature = "ssr")]
+pub use error::ApiError;
 #[cfg(feature = "ssr")]
 pub use hub::{Delivery, EventId, Hub};
+#[cfg(feature = "ssr")]
+pub use server_fn::{open_stream, open_stream_with, open_trusted_stream, refuse};
+#[cfg(feature = "ssr")]
+pub use settings::StreamSettings;
 
 /// The event type a client sees when a frame has no `event:` line.
 pub const DEFAULT_EVENT_TYPE: &str = "message";
 
 /// The content type of every event stream.
 pub const CONTENT_TYPE: &str = "text/event-stream";
+
+/// The public event-stream endpoint (`GET`).
+pub const EVENTS_PATH: &str = "/api/events";
+
+/// The public publish endpoint (`POST`).
+pub const PUBLISH_PATH: &str = "/api/publish";
+
+/// Where stream server functions are mounted (`#[server(prefix = "/api/streams", ...)]`, which
+/// needs a literal: a test checks each declared stream's path starts with this).
+pub const STREAM_FUNCTIONS_PREFIX: &str = "/api/streams";

@@ -57,6 +57,48 @@ impl TopicName {
     }
 }
 
+/// Whether `name` follows the grammar, in a form the compiler can evaluate (see [`TopicConst`]).
+const fn follows_grammar(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_NAME_LEN || !bytes[0].is_ascii_alphanumeric() {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':')) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A topic name fixed in the source (`jobs.shared`, `ticks`), checked when the program compiles:
+/// `const TICKS: TopicConst = TopicConst::new("ticks");` fails the build if the name is invalid,
+/// so producers never re-parse their own constants at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicConst(&'static str);
+
+impl TopicConst {
+    pub const fn new(name: &'static str) -> Self {
+        assert!(follows_grammar(name), "not a valid topic name");
+        Self(name)
+    }
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+    pub fn name(self) -> TopicName {
+        TopicName(self.0.into())
+    }
+}
+
+impl From<TopicConst> for TopicName {
+    fn from(value: TopicConst) -> Self {
+        value.name()
+    }
+}
+
 /// A validated event type (what an EventSource client listens for with `addEventListener`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -74,8 +116,28 @@ impl EventType {
     pub fn message() -> Self {
         Self(super::DEFAULT_EVENT_TYPE.into())
     }
+    /// An event type fixed in the source, checked when the program compiles (like [`TopicConst`]):
+    /// use it in a `const` item, e.g. `const QUOTE: EventTypeConst = EventType::constant("quote");`.
+    pub const fn constant(name: &'static str) -> EventTypeConst {
+        assert!(follows_grammar(name), "not a valid event type");
+        assert!(!matches!(name.as_bytes(), b"reset"), "the event type reset is reserved");
+        EventTypeConst(name)
+    }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// An event type checked at compile time; see [`EventType::constant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventTypeConst(&'static str);
+
+impl EventTypeConst {
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+    pub fn event_type(self) -> EventType {
+        EventType(self.0.into())
     }
 }
 
@@ -125,5 +187,16 @@ mod tests {
         assert_eq!(EventType::new("reset"), Err(NameError::Reserved("reset".into())));
         let message = TopicName::new("a/b").unwrap_err().to_string();
         assert!(message.contains("a/b") && message.contains('/'), "{message}");
+    }
+
+    #[test]
+    fn compile_time_grammar_agrees_with_the_run_time_check() {
+        for name in ["ticks", "job:42", "a", ":x", "a b", "a/b", "", "é", &"x".repeat(128), &"x".repeat(129)] {
+            assert_eq!(follows_grammar(name), check("topic name", name).is_ok(), "{name:?}");
+        }
+        const TICKS: TopicConst = TopicConst::new("ticks");
+        assert_eq!(TICKS.name(), TopicName::new("ticks").unwrap());
+        const QUOTE: EventTypeConst = EventType::constant("quote");
+        assert_eq!(QUOTE.event_type(), EventType::new("quote").unwrap());
     }
 }

@@ -9,9 +9,6 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// The content type of every event stream.
-pub const CONTENT_TYPE: &str = super::CONTENT_TYPE;
-
 
 pub use super::DEFAULT_EVENT_TYPE;
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 pub async fn start_server(tweak: impl FnOnce(&mut config::Settings)) -> RunningServer {
     let mut settings = config::load(None).expect("built-in defaults load");
     settings.leptos.site_addr = "127.0.0.1:0".parse().unwrap();
-    settings.pulseboard.debug_endpoints = true;
+    settings.pulseboard.server.debug_endpoints = true;
     // Quiet by default: the simulated market only runs in tests that ask for it.
-    settings.pulseboard.market_ticks_per_second = 0;
+    settings.pulseboard.market.ticks_per_second = 0;
     // Each server gets its own data directory (kept for post-mortems in the system temp dir).
-    settings.pulseboard.data_dir = tempfile::tempdir().expect("temp dir").keep();
+    settings.pulseboard.server.data_dir = tempfile::tempdir().expect("temp dir").keep();
     tweak(&mut settings);
     pulseboard::server::start(settings).await.expect("server starts")
 }

@@ -41,7 +41,7 @@ impl RoutingListener {
     pub fn start(listener: TcpListener, router: Router, direct: TaskTracker, shutdown: CancellationToken) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
         let (to_hyper, for_hyper) = mpsc::channel(1024);
-        tokio::spawn(accept_loop(listener, router, to_hyper, direct, shutdown));
+        direct.clone().spawn(accept_loop(listener, router, to_hyper, direct, shutdown));
         Ok(Self { for_hyper, local_addr })
     }
 }

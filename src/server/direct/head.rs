@@ -2,11 +2,16 @@
 //! parsing its head (with `httparse`, hyper's own parser) and writing a response head and chunk
 //! sizes. No I/O here, so every rule is unit-tested.
 
+use crate::streams::{EVENTS_PATH, STREAM_FUNCTIONS_PREFIX};
 use bytes::BufMut;
 use http::{header, HeaderName, HeaderValue, Method, Request, Version};
+use std::sync::LazyLock;
 
-/// Request targets answered on the direct path: the stream API and the stream server functions.
-const STREAM_TARGETS: [&[u8]; 2] = [b"GET /api/events?", b"GET /api/streams/"];
+/// Request-line starts answered on the direct path: the stream API (`GET /api/events?`) and the
+/// stream server functions (`GET /api/streams/`), from the stream layer's own path constants.
+static STREAM_TARGETS: LazyLock<[Vec<u8>; 2]> = LazyLock::new(|| {
+    [format!("GET {EVENTS_PATH}?").into_bytes(), format!("GET {STREAM_FUNCTIONS_PREFIX}/").into_bytes()]
+});
 
 /// Most bytes a direct-path request head may have; larger heads go to hyper, which refuses them.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -27,7 +32,7 @@ pub enum Sniff {
 
 pub fn sniff(bytes: &[u8]) -> Sniff {
     let mut could_be = false;
-    for target in STREAM_TARGETS {
+    for target in STREAM_TARGETS.iter() {
         let n = bytes.len().min(target.len());
         if bytes[..n] == target[..n] {
             if n == target.len() {

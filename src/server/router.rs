@@ -1,0 +1,54 @@
+//! The one router: pages, server functions and assets (compressed, with the browser session),
+//! and the stream, jobs-reporting and monitoring APIs beside them.
+
+use crate::{
+    app::{shell, App},
+    state::AppState,
+    streams::{self, StreamContext},
+};
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::sync::OnceLock;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+pub fn router(state: AppState) -> Router {
+    let routes = route_list();
+    // Server functions find the app state and, for stream server functions, the stream layer's
+    // own slice of it in the Leptos context.
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            provide_context::<StreamContext>(state.streams.clone());
+        }
+    };
+    let options = state.leptos_options.clone();
+    // Pages, server functions and assets are compressed (the default predicate never compresses
+    // text/event-stream, so stream server functions are neither compressed nor buffered) and get
+    // the browser session. The stream, jobs-reporting and monitoring APIs are outside both
+    // layers: their event streams are never compressed anyway, their JSON answers are a few bytes,
+    // and the compression wrapper would cost every open stream ~6 KiB.
+    let sessions = state.sessions.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
+        .layer(CompressionLayer::new());
+    Router::new()
+        .merge(streams::http_api::routes(state.settings.server.debug_endpoints))
+        .merge(crate::jobs::http_api::routes())
+        .merge(crate::monitor::http::routes())
+        .merge(pages)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The app's routes, generated once per process. Generating them runs the app with resource
+/// loading switched off through a process-wide flag, and a page that starts rendering meanwhile
+/// anywhere in the process waits forever for its data (leptos issue #4773). A server binary starts
+/// one router; the integration tests start many servers in one process, concurrently.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}

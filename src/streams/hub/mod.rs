@@ -1,0 +1,200 @@
+//! The hub: topics, their bounded histories and fan-out to subscribers.
+//!
+//! [`Hub`] is the one API producers publish through and streams read from, whatever backend is
+//! behind it: `Backend` is the seam. Today it has one variant, the in-process hub of
+//! [`memory`] (the embedded default: no services); a Redis backend becomes a second variant in a
+//! room of its own, and producers and handlers never change. Producers call `publish` without
+//! holding any lock of their own across it: a remote backend's publish is a network round trip.
+//!
+//! Rooms: [`ids`] (event ids and reset reasons, the resume contract), [`memory`] (the in-process
+//! backend: histories, id order, sweeping), [`subscriber`] (one open stream: a cursor over
+//! history, delivery policy, heartbeats), [`stats`] (counters for monitoring).
+//!
+//! How the in-process hub keeps its promises:
+//! - **Encode once.** `publish` turns the event into SSE frame bytes once; every subscriber gets a
+//!   reference-counted clone of the same `Bytes`.
+//! - **One order.** Publishing takes one short lock that assigns the next sequence number and
+//!   appends to the topic's history, so ids grow in the order events become visible. The id of an
+//!   event is `<epoch>-<seq>`: the epoch changes whenever the hub starts, so an id from a previous
+//!   run is recognised as unknown rather than confused with a new event.
+//! - **History is the queue.** A subscriber holds only a cursor (the last sequence number it sent)
+//!   and reads history after it when woken. Resume after `Last-Event-ID` and live delivery are the
+//!   same read, so the hand-over cannot lose or repeat an event, and a subscriber costs no queue:
+//!   memory stays bounded however slow it is. A subscriber that falls behind the history, or
+//!   resumes from an id the history no longer covers, gets a `reset` event instead of a silent gap.
+//! - **Delivery is a property of the stream.** `Delivery::Every` (the default) sends every event;
+//!   `Delivery::Latest` (latest wins, for streams of samples such as metrics) sends, of everything
+//!   pending, only the newest event of each topic, so a slow client gets the newest state rather
+//!   than a backlog, and falling behind the history is not a gap for it.
+//! - **Batching.** Everything pending for a subscriber leaves in one chunk (one write).
+
+mod ids;
+mod memory;
+mod stats;
+mod subscriber;
+#[cfg(test)]
+mod tests;
+
+pub use ids::{EventId, ResetReason};
+pub use stats::{HubStats, TopicStats};
+
+use super::{
+    names::{EventType, TopicName},
+    settings::StreamSettings,
+    wire,
+};
+use bytes::Bytes;
+use futures::Stream;
+use memory::MemoryHub;
+use std::{sync::Arc, time::Duration};
+
+/// Limits and timings of the hub.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub history_events: usize,
+    pub history_age: Duration,
+    pub heartbeat: Duration,
+    pub retry_ms: u32,
+}
+
+impl HubConfig {
+    pub fn from_settings(settings: &StreamSettings) -> Self {
+        Self {
+            history_events: settings.history_events.max(1),
+            history_age: settings.history_age(),
+            heartbeat: settings.heartbeat(),
+            retry_ms: settings.retry_ms,
+        }
+    }
+}
+
+/// How a stream delivers what it has not sent yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// Every event, in order. A subscriber that falls behind the history gets a `reset`.
+    #[default]
+    Every,
+    /// Latest wins: of the events pending when the stream is read, only the newest of each topic
+    /// is sent (the others are counted as conflated). For topics whose events are states, not
+    /// changes (samples, quotes): a slow client skips to the newest one and never gets a reset
+    /// for falling behind.
+    Latest,
+}
+
+/// What a subscriber asks for.
+#[derive(Debug, Clone)]
+pub struct SubscribeRequest {
+    pub topics: Vec<TopicName>,
+    /// The `Last-Event-ID` the client sent, if any: events after it are replayed from history.
+    pub last_event_id: Option<String>,
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HubError {
+    #[error("a stream needs at least one topic")]
+    NoTopics,
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// The hub every producer publishes to and every stream reads from. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    backend: Arc<Backend>,
+}
+
+/// The seam: one variant per backend, each in a room of its own.
+enum Backend {
+    InProcess(Arc<MemoryHub>),
+}
+
+impl Hub {
+    /// The embedded default: everything in this process.
+    pub fn in_process(config: HubConfig) -> Self {
+        Self { backend: Arc::new(Backend::InProcess(Arc::new(MemoryHub::new(config)))) }
+    }
+
+    /// Publishes one event and returns its id.
+    pub async fn publish(
+        &self,
+        topic: &TopicName,
+        event_type: &EventType,
+        data: &str,
+    ) -> Result<EventId, HubError> {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.publish(topic, event_type, data),
+        }
+    }
+
+    /// A stream of SSE bytes: `retry:`, then history after `last_event_id` (or a `reset`), then
+    /// live events and heartbeats until the client leaves or the server stops.
+    pub fn subscribe(
+        &self,
+        request: SubscribeRequest,
+    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+        match &*self.backend {
+            Backend::InProcess(hub) => MemoryHub::subscribe(hub, request),
+        }
+    }
+
+    /// The id of the newest event published so far: what a server-rendered snapshot carries so
+    /// the page's stream continues exactly after it.
+    pub fn current_id(&self) -> EventId {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.current_id(),
+        }
+    }
+
+    /// The newest `limit` events of a topic, oldest first, and the id a stream continues from
+    /// to see exactly what came after them (neither lost nor repeated).
+    pub fn snapshot(&self, topic: &TopicName, limit: usize) -> (Vec<StoredEvent>, EventId) {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.snapshot(topic, limit),
+        }
+    }
+
+    pub fn stats(&self) -> HubStats {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.stats(),
+        }
+    }
+
+    /// Whether the hub takes new subscriptions and events: what `/readyz` asks. Fails while the
+    /// server shuts down (and, for a remote backend, when it cannot be reached).
+    pub fn check_ready(&self) -> Result<(), HubError> {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.check_ready(),
+        }
+    }
+
+    /// Ends every open stream (clients reconnect and resume). With `closing`, new subscriptions
+    /// are refused too: used when the server shuts down.
+    pub fn disconnect_all(&self, closing: bool) {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.disconnect_all(closing),
+        }
+    }
+
+    /// Drops history older than the configured age and forgets idle, empty topics.
+    pub fn sweep(&self) {
+        match &*self.backend {
+            Backend::InProcess(hub) => hub.sweep(),
+        }
+    }
+}
+
+
+/// One event as kept in history.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub event_type: EventType,
+    pub frame: Bytes,
+}
+
+impl StoredEvent {
+    pub fn data(&self) -> String {
+        wire::frame_data(&self.frame)
+    }
+}

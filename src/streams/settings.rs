@@ -1,0 +1,51 @@
+//! The stream layer's own settings: keys of the `[pulseboard]` table that shape every stream.
+//!
+//! The server's configuration composes this with the other modules' settings; the keys and their
+//! environment variables (`PULSEBOARD_HEARTBEAT_SECS`, ...) are documented in README.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamSettings {
+    /// `retry:` sent at the start of every event stream, in milliseconds.
+    #[serde(rename = "sse-retry-ms")]
+    pub retry_ms: u32,
+    /// Seconds of silence after which a stream sends a heartbeat comment.
+    #[serde(rename = "heartbeat-secs")]
+    pub heartbeat_secs: u64,
+    /// History kept per topic for resume: at most this many events...
+    #[serde(rename = "history-events")]
+    pub history_events: usize,
+    /// ...and none older than this many seconds.
+    #[serde(rename = "history-secs")]
+    pub history_secs: u64,
+    /// Largest body `POST /api/publish` accepts, in bytes.
+    #[serde(rename = "publish-body-limit")]
+    pub publish_body_limit: usize,
+    /// Most topics one event stream may subscribe to.
+    #[serde(rename = "max-topics-per-stream")]
+    pub max_topics_per_stream: usize,
+}
+
+impl StreamSettings {
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+
+    pub fn history_age(&self) -> Duration {
+        Duration::from_secs(self.history_secs)
+    }
+
+    /// What the types alone cannot say: one message per problem, naming the key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.heartbeat_secs == 0 {
+            problems.push("key `pulseboard.heartbeat-secs`: must be at least 1".to_string());
+        }
+        if self.max_topics_per_stream == 0 {
+            problems.push("key `pulseboard.max-topics-per-stream`: must be at least 1".to_string());
+        }
+        problems
+    }
+}
