@@ -6,7 +6,7 @@
 //! cursor from before it gets a reset instead of a silent gap. No lock is held across an `.await`.
 
 use super::{
-    subscriber::Subscriber, EventId, HubConfig, HubError, HubStats, ResetReason,
+    EventId, HubConfig, HubError, HubStats, ResetReason,
     StoredEvent, SubscribeRequest, TopicStats,
 };
 use crate::streams::{
@@ -14,7 +14,6 @@ use crate::streams::{
     wire,
 };
 use bytes::{Bytes, BytesMut};
-use futures::Stream;
 use parking_lot::{Mutex, RwLock};
 use std::{
     collections::{HashMap, VecDeque},
@@ -47,6 +46,16 @@ pub(super) struct Topic {
     pub(super) subscribers: AtomicUsize,
 }
 
+/// A stream just registered by [`MemoryHub::join`].
+pub(super) struct Joined {
+    pub(super) topics: Vec<Arc<Topic>>,
+    pub(super) wakes: Vec<watch::Receiver<u64>>,
+    pub(super) disconnect: watch::Receiver<(u64, bool)>,
+    pub(super) cursor: u64,
+    pub(super) first: Bytes,
+    pub(super) heartbeat: std::time::Duration,
+}
+
 pub(super) struct MemoryHub {
     config: HubConfig,
     epoch: u32,
@@ -66,7 +75,7 @@ pub(super) struct MemoryHub {
     pub(super) conflated: AtomicU64,
     pub(super) resets: AtomicU64,
     resumes: AtomicU64,
-    pub(super) streams: AtomicUsize,
+    streams: AtomicUsize,
 }
 
 impl MemoryHub {
@@ -240,10 +249,10 @@ impl MemoryHub {
         }
     }
 
-    pub(super) fn subscribe(
-        self: &Arc<Self>,
-        request: SubscribeRequest,
-    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+    /// Registers a new stream on its topics: where its cursor starts, and the first bytes it
+    /// sends (`retry:`, then a `reset` if its id is no good). The stream must end with
+    /// [`MemoryHub::leave`].
+    pub(super) fn join(&self, request: &SubscribeRequest) -> Result<Joined, HubError> {
         if request.topics.is_empty() {
             return Err(HubError::NoTopics);
         }
@@ -251,10 +260,10 @@ impl MemoryHub {
         if disconnect.borrow().1 {
             return Err(HubError::ShuttingDown);
         }
-        let mut topics: Vec<TopicName> = request.topics;
-        topics.sort();
-        topics.dedup();
-        let topics: Vec<Arc<Topic>> = topics.iter().map(|name| self.topic(name)).collect();
+        let mut names: Vec<&TopicName> = request.topics.iter().collect();
+        names.sort();
+        names.dedup();
+        let topics: Vec<Arc<Topic>> = names.into_iter().map(|name| self.topic(name)).collect();
         let wakes = topics.iter().map(|t| t.wake.subscribe()).collect();
         for topic in &topics {
             topic.subscribers.fetch_add(1, Ordering::AcqRel);
@@ -272,20 +281,15 @@ impl MemoryHub {
             None => {}
         }
         self.streams.fetch_add(1, Ordering::AcqRel);
-        let state = Subscriber {
-            hub: self.clone(),
-            delivery: request.delivery,
-            topics,
-            wakes,
-            disconnect,
-            cursor,
-            pending: Some(first.freeze()),
-            heartbeat: self.config.heartbeat,
-        };
-        Ok(futures::stream::unfold(state, |mut state| async move {
-            let chunk = state.next_chunk().await?;
-            Some((chunk, state))
-        }))
+        Ok(Joined { topics, wakes, disconnect, cursor, first: first.freeze(), heartbeat: self.config.heartbeat })
+    }
+
+    /// Undoes [`MemoryHub::join`]'s counts when a stream ends.
+    pub(super) fn leave(&self, topics: &[Arc<Topic>]) {
+        self.streams.fetch_sub(1, Ordering::AcqRel);
+        for topic in topics {
+            topic.subscribers.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     pub(super) fn reset_frame(&self, seq: u64, reason: ResetReason) -> Bytes {

@@ -134,7 +134,7 @@ impl Hub {
         request: SubscribeRequest,
     ) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
         match &*self.backend {
-            Backend::InProcess(hub) => MemoryHub::subscribe(hub, request),
+            Backend::InProcess(hub) => subscriber::open(hub, request),
         }
     }
 

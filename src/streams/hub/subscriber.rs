@@ -5,7 +5,11 @@
 //! leaves as one chunk; an every-event stream whose cursor fell below a topic's history gets one
 //! `reset` (`history-expired`) and continues live, a latest-wins stream just skips ahead.
 
-use super::{memory::MemoryHub, memory::Topic, Delivery, ResetReason};
+use super::{
+    memory::{Joined, MemoryHub, Topic},
+    Delivery, HubError, ResetReason, SubscribeRequest,
+};
+use futures::Stream;
 use crate::streams::wire;
 use bytes::{Bytes, BytesMut};
 use std::{
@@ -14,17 +18,39 @@ use std::{
 };
 use tokio::sync::watch;
 
+/// Opens a stream on the in-process hub: its first bytes, then what the cursor finds.
+pub(super) fn open(
+    hub: &Arc<MemoryHub>,
+    request: SubscribeRequest,
+) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+    let Joined { topics, wakes, disconnect, cursor, first, heartbeat } = hub.join(&request)?;
+    let state = Subscriber {
+        hub: hub.clone(),
+        delivery: request.delivery,
+        topics,
+        wakes,
+        disconnect,
+        cursor,
+        pending: Some(first),
+        heartbeat,
+    };
+    Ok(futures::stream::unfold(state, |mut state| async move {
+        let chunk = state.next_chunk().await?;
+        Some((chunk, state))
+    }))
+}
+
 /// One open stream: a cursor over its topics' histories. No queue of its own.
-pub(super) struct Subscriber {
-    pub(super) hub: Arc<MemoryHub>,
-    pub(super) delivery: Delivery,
-    pub(super) topics: Vec<Arc<Topic>>,
-    pub(super) wakes: Vec<watch::Receiver<u64>>,
-    pub(super) disconnect: watch::Receiver<(u64, bool)>,
+struct Subscriber {
+    hub: Arc<MemoryHub>,
+    delivery: Delivery,
+    topics: Vec<Arc<Topic>>,
+    wakes: Vec<watch::Receiver<u64>>,
+    disconnect: watch::Receiver<(u64, bool)>,
     /// Sequence number of the last event sent (or skipped by a reset).
-    pub(super) cursor: u64,
-    pub(super) pending: Option<Bytes>,
-    pub(super) heartbeat: Duration,
+    cursor: u64,
+    pending: Option<Bytes>,
+    heartbeat: Duration,
 }
 
 impl Subscriber {
@@ -33,7 +59,7 @@ impl Subscriber {
     }
 
     /// The next bytes to write, or `None` when the stream must end.
-    pub(super) async fn next_chunk(&mut self) -> Option<Bytes> {
+    async fn next_chunk(&mut self) -> Option<Bytes> {
         if let Some(chunk) = self.pending.take() {
             return Some(chunk);
         }
@@ -135,10 +161,7 @@ impl Subscriber {
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.hub().streams.fetch_sub(1, Ordering::AcqRel);
-        for topic in &self.topics {
-            topic.subscribers.fetch_sub(1, Ordering::AcqRel);
-        }
+        self.hub.leave(&self.topics);
     }
 }
 
