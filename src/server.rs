@@ -75,9 +75,13 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let hub = Hub::in_process(HubConfig::from_settings(config));
     let database = config.data_dir.join("pulseboard.sqlite3");
     let store = Store::open(&database)
+        .await
         .map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
     let env = JobEnv { files_root: config.jobs_files_root.clone() };
-    let jobs = JobRunner::new(store, hub.clone(), JobRegistry::with_builtins(), env, config.jobs_workers)
+    // The job runner's tasks (its outbox and one per job); awaited after `jobs.shutdown`.
+    let tasks = TaskTracker::new();
+    let jobs = JobRunner::new(store, hub.clone(), JobRegistry::with_builtins(), env, config.jobs_workers, &tasks)
+        .await
         .map_err(io::Error::other)?;
     let sessions = SessionKeys::load_or_create(&config.data_dir)?;
     let monitor = MonitorStore::new(config);
@@ -134,6 +138,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         direct.wait().await;
         // Running jobs end as interrupted (and can be retried after the restart).
         jobs_for_stop.shutdown(grace).await;
+        tasks.close();
+        tasks.wait().await;
         served
     });
     Ok(RunningServer { addr, hub, jobs, shutdown, task })

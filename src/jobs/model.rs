@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 pub type JobId = i64;
 
+/// Log lines a job's detail view shows: the server sends this many with a snapshot, and the page
+/// keeps this many as lines stream in.
+pub const LOG_TAIL: usize = 200;
+
 /// Where a job is in its life. Terminal states never change again; a retry is a new job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
