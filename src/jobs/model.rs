@@ -109,6 +109,9 @@ pub struct JobView {
 /// harmless and a page needs no other state to render it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
+// Built once per change and serialised at once; boxing the view would only add an allocation and
+// make every page's pattern on `Job { job }` unwrap a box.
+#[allow(clippy::large_enum_variant)]
 pub enum JobEvent {
     Job { job: JobView },
     Log { id: JobId, lines: Vec<String> },

@@ -40,7 +40,7 @@ pub(super) struct Change {
 }
 
 enum Step {
-    Change(Change, oneshot::Sender<Result<(), JobsError>>),
+    Change(Box<Change>, oneshot::Sender<Result<(), JobsError>>),
     Read(BoxFuture<'static, ()>),
     /// Runs what is queued so far, then ends the dispatcher.
     Stop,
@@ -77,7 +77,7 @@ impl Outbox {
     /// Queues a change (call it in the critical section that made the change).
     pub fn change(&self, change: Change) -> Pending<()> {
         let (done, outcome) = oneshot::channel();
-        if let Err(refused) = self.steps.send(Step::Change(change, done)) {
+        if let Err(refused) = self.steps.send(Step::Change(Box::new(change), done)) {
             if let Step::Change(change, _) = refused.0 {
                 tracing::debug!(id = change.id, "job change after shutdown not saved");
             }
@@ -113,7 +113,7 @@ async fn dispatch(mut queue: mpsc::UnboundedReceiver<Step>, store: Store, hub: H
     while let Some(step) = queue.recv().await {
         match step {
             Step::Change(change, done) => {
-                let _ = done.send(apply(&store, &hub, change).await);
+                let _ = done.send(apply(&store, &hub, *change).await);
             }
             Step::Read(read) => read.await,
             // Steps already queued are still received; later sends fail.
