@@ -213,25 +213,28 @@ async fn external_jobs_need_their_token_and_follow_the_state_machine() {
 async fn a_snapshot_and_its_stream_neither_miss_nor_repeat_log_lines() {
     let dir = tempfile::tempdir().unwrap();
     let (runner, hub) = runner(dir.path(), 1).await;
-    let (job, token) = runner.create_external("CI build", None, "steps").await.unwrap();
-    let reporter = {
-        let runner = runner.clone();
-        tokio::spawn(async move {
-            for n in 0..200 {
-                let report = ExternalReport { done: Some(n), log: vec![format!("line {n}")], ..Default::default() };
-                runner.report_external(job.id, &token, report).await.unwrap();
-            }
-        })
+    let (job, _token) = runner.create_external("CI build", None, "steps").await.unwrap();
+    // Reports queued and not yet saved or published when the snapshot is asked for, and more
+    // queued right after it.
+    let report = |n: u64| {
+        let report = ExternalReport { done: Some(n), log: vec![format!("line {n}")], ..Default::default() };
+        let (_, saved) = external::apply(&mut runner.inner.live.lock(), job.id, report).unwrap();
+        drop(saved);
     };
+    (0..100).for_each(report);
     let viewer = Viewer("c".repeat(32));
-    let (_, mut lines, as_of) = runner.detail(&viewer, job.id).await.unwrap();
+    let detail = runner.detail(&viewer, job.id);
+    tokio::pin!(detail);
+    // One poll queues the read behind the first hundred reports; then a hundred more.
+    assert!(futures::poll!(&mut detail).is_pending());
+    (100..200).for_each(report);
+    let (_, mut lines, as_of) = detail.await.unwrap();
     let request = SubscribeRequest {
         topics: runner.topics_for(&viewer),
         last_event_id: Some(as_of.to_string()),
         delivery: Default::default(),
     };
     let mut events = Box::pin(hub.subscribe(request).unwrap());
-    reporter.await.unwrap();
     let mut text = String::new();
     while !text.contains("\"line 199\"") {
         let chunk = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap().unwrap();
