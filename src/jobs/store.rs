@@ -85,7 +85,8 @@ CREATE TABLE IF NOT EXISTS job_logs (
 ";
 
 const COLUMNS: &str =
-    "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, created_ms, finished_ms";
+    "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, \
+     created_ms, finished_ms";
 
 impl Store {
     /// Opens (or creates) the database at `path`, in WAL mode.
@@ -133,7 +134,8 @@ impl Store {
     pub async fn insert(&self, job: NewJob) -> Result<JobId, StoreError> {
         self.with(move |conn| {
             conn.execute(
-                "INSERT INTO jobs (kind, label, params, owner, shared, external, token_hash, state, done, total, unit, created_ms)
+                "INSERT INTO jobs
+                     (kind, label, params, owner, shared, external, token_hash, state, done, total, unit, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     job.kind,

@@ -103,7 +103,8 @@ async fn runs_a_job_to_success_publishing_progress_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (runner, hub) = runner(dir.path(), 2).await;
     let me = Viewer("a".repeat(32));
-    let request = SubscribeRequest { topics: runner.topics_for(&me), last_event_id: None, delivery: Default::default() };
+    let topics = runner.topics_for(&me);
+    let request = SubscribeRequest { topics, last_event_id: None, delivery: Default::default() };
     let mut events = Box::pin(hub.subscribe(request).unwrap());
     let job = runner.start(&me, false, "pipeline", serde_json::json!({"stages": 2, "step_ms": 10})).await.unwrap();
     assert_eq!(job.state, JobState::Queued);
@@ -260,7 +261,8 @@ async fn shutdown_interrupts_running_and_queued_jobs_and_history_survives() {
         let queued = runner.start(&me, false, "pipeline", params).await.unwrap();
         wait_for(&runner, &me, running.id, JobState::Running).await;
         runner.shutdown(Duration::from_secs(2)).await;
-        assert!(matches!(runner.start(&me, false, "primes", serde_json::json!({"limit": 10})).await, Err(JobsError::ShuttingDown)));
+        let late = runner.start(&me, false, "primes", serde_json::json!({"limit": 10})).await;
+        assert!(matches!(late, Err(JobsError::ShuttingDown)), "{late:?}");
         (running.id, queued.id)
     };
     let (runner, _hub) = runner(dir.path(), 1).await;
