@@ -2,9 +2,10 @@
 //!
 //! Shared: `model` (what a job looks like on the wire), `api` (server functions), `page` (the
 //! Jobs page and the job detail page). Server only: `job` (the trait applications implement),
-//! `builtin` (kinds of job), `runner` (queue, workers, publishing), `store` (SQLite),
-//! `progress` (throughput and ETA), `confine` (file jobs stay under their root), `http_api`
-//! (external producers).
+//! `builtin` (kinds of job), `runner` (the one handle: built-in jobs on the server's workers,
+//! external producers with a token, the live table and the ordered outbox that saves and
+//! publishes every change), `store` (SQLite, on the blocking pool), `progress` (throughput and
+//! ETA), `confine` (file jobs stay under their root), `http_api` (external producers' routes).
 
 pub mod api;
 pub mod model;

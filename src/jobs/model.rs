@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 pub type JobId = i64;
 
+/// Log lines a job's detail view shows: the server sends this many with a snapshot, and the page
+/// keeps this many as lines stream in.
+pub const LOG_TAIL: usize = 200;
+
 /// Where a job is in its life. Terminal states never change again; a retry is a new job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,6 +109,9 @@ pub struct JobView {
 /// harmless and a page needs no other state to render it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
+// Built once per change and serialised at once; boxing the view would only add an allocation and
+// make every page's pattern on `Job { job }` unwrap a box.
+#[allow(clippy::large_enum_variant)]
 pub enum JobEvent {
     Job { job: JobView },
     Log { id: JobId, lines: Vec<String> },

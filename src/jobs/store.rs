@@ -1,20 +1,29 @@
 //! Job records, results and logs in an embedded SQLite file (server only).
 //!
-//! One connection behind a mutex: writes are small (a row per state change, progress at most
-//! every couple of seconds, log lines in batches), so contention stays low and SQLite's WAL mode
-//! keeps readers and the writer out of each other's way.
+//! One connection behind a std-style mutex (`parking_lot`): writes are small (a row per state
+//! change, progress at most every couple of seconds, log lines in batches), so contention stays
+//! low and SQLite's WAL mode keeps readers and the writer out of each other's way.
+//!
+//! Every call is blocking work, so the public methods are `async` and run it on tokio's blocking
+//! pool (`spawn_blocking`): no SQLite call ever runs on a runtime thread, and the mutex is only
+//! ever taken there, never held across an `.await`.
 
 use super::model::{JobId, JobState, JobView, Progress};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 /// Most log lines kept per job; older ones are dropped.
 pub const MAX_LOG_LINES: i64 = 2_000;
 
 #[derive(Debug, thiserror::Error)]
-#[error("job database: {0}")]
-pub struct StoreError(#[from] rusqlite::Error);
+pub enum StoreError {
+    #[error("job database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The blocking task did not finish (the runtime is shutting down, or it panicked).
+    #[error("job database: the database call did not finish: {0}")]
+    Task(String),
+}
 
 /// A job as stored, with what only the server needs.
 #[derive(Debug, Clone)]
@@ -25,21 +34,25 @@ pub struct StoredJob {
     pub token_hash: Option<String>,
 }
 
-pub struct NewJob<'a> {
-    pub kind: &'a str,
-    pub label: &'a str,
-    pub params: &'a serde_json::Value,
-    pub owner: Option<&'a str>,
+/// What a new job is made of: saved as a row, and the runner's live record is built from it.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub label: String,
+    pub params: serde_json::Value,
+    pub owner: Option<String>,
     pub shared: bool,
     pub external: bool,
-    pub token_hash: Option<&'a str>,
-    pub progress: &'a Progress,
+    pub token_hash: Option<String>,
+    pub progress: Progress,
     pub state: JobState,
     pub created_ms: i64,
 }
 
+/// The job database. Cheap to clone (one shared connection).
+#[derive(Clone)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 const SCHEMA: &str = "
@@ -72,121 +85,165 @@ CREATE TABLE IF NOT EXISTS job_logs (
 ";
 
 const COLUMNS: &str =
-    "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, created_ms, finished_ms";
+    "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, \
+     created_ms, finished_ms";
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Mutex::new(conn) })
+    /// Opens (or creates) the database at `path`, in WAL mode.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        let conn = blocking(move || {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        })
+        .await?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        blocking(move || work(&mut conn.lock())).await
     }
 
     /// Whether the database answers (for readiness checks).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn.lock().query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
     }
 
     /// After a restart: whatever was queued or running did not finish.
-    pub fn mark_unfinished_interrupted(&self, now_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.conn.lock().execute(
-            "UPDATE jobs SET state = 'interrupted', finished_ms = ?1, error = COALESCE(error, 'the server stopped while this job was unfinished')
-             WHERE state IN ('queued', 'running')",
-            params![now_ms],
-        )?)
+    pub async fn mark_unfinished_interrupted(&self, now_ms: i64) -> Result<usize, StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE jobs SET state = 'interrupted', finished_ms = ?1,
+                     error = COALESCE(error, 'the server stopped while this job was unfinished')
+                 WHERE state IN ('queued', 'running')",
+                params![now_ms],
+            )
+        })
+        .await
     }
 
-    pub fn insert(&self, job: NewJob<'_>) -> Result<JobId, StoreError> {
-        let conn = self.conn.lock();
-        conn.execute(
-            "INSERT INTO jobs (kind, label, params, owner, shared, external, token_hash, state, done, total, unit, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                job.kind,
-                job.label,
-                job.params.to_string(),
-                job.owner,
-                job.shared,
-                job.external,
-                job.token_hash,
-                job.state.as_str(),
-                job.progress.done as i64,
-                job.progress.total.map(|t| t as i64),
-                job.progress.unit,
-                job.created_ms,
-            ],
-        )?;
-        Ok(conn.last_insert_rowid())
+    pub async fn insert(&self, job: NewJob) -> Result<JobId, StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO jobs
+                     (kind, label, params, owner, shared, external, token_hash, state, done, total, unit, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    job.kind,
+                    job.label,
+                    job.params.to_string(),
+                    job.owner,
+                    job.shared,
+                    job.external,
+                    job.token_hash,
+                    job.state.as_str(),
+                    job.progress.done as i64,
+                    job.progress.total.map(|t| t as i64),
+                    job.progress.unit,
+                    job.created_ms,
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
     }
 
-    pub fn update(&self, view: &JobView) -> Result<(), StoreError> {
-        self.conn.lock().execute(
-            "UPDATE jobs SET state = ?2, done = ?3, total = ?4, unit = ?5, stage = ?6, result = ?7, error = ?8, finished_ms = ?9
-             WHERE id = ?1",
-            params![
-                view.id,
-                view.state.as_str(),
-                view.progress.done as i64,
-                view.progress.total.map(|t| t as i64),
-                view.progress.unit,
-                view.stage,
-                view.result,
-                view.error,
-                view.finished_ms,
-            ],
-        )?;
-        Ok(())
+    pub async fn update(&self, view: JobView) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE jobs SET state = ?2, done = ?3, total = ?4, unit = ?5, stage = ?6, result = ?7, error = ?8,
+                     finished_ms = ?9
+                 WHERE id = ?1",
+                params![
+                    view.id,
+                    view.state.as_str(),
+                    view.progress.done as i64,
+                    view.progress.total.map(|t| t as i64),
+                    view.progress.unit,
+                    view.stage,
+                    view.result,
+                    view.error,
+                    view.finished_ms,
+                ],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
-    pub fn append_logs(&self, id: JobId, lines: &[String]) -> Result<(), StoreError> {
+    /// Appends log lines, keeping the newest [`MAX_LOG_LINES`] of the job.
+    pub async fn append_logs(&self, id: JobId, lines: Vec<String>) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn.lock();
-        let tx = conn.transaction()?;
-        let next: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id = ?1", [id], |r| r.get(0))?;
-        {
-            let mut insert = tx.prepare_cached("INSERT INTO job_logs (job_id, seq, line) VALUES (?1, ?2, ?3)")?;
-            for (offset, line) in lines.iter().enumerate() {
-                insert.execute(params![id, next + 1 + offset as i64, line])?;
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let next: i64 =
+                tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id = ?1", [id], |r| r.get(0))?;
+            {
+                let mut insert = tx.prepare_cached("INSERT INTO job_logs (job_id, seq, line) VALUES (?1, ?2, ?3)")?;
+                for (offset, line) in lines.iter().enumerate() {
+                    insert.execute(params![id, next + 1 + offset as i64, line])?;
+                }
             }
-        }
-        tx.execute(
-            "DELETE FROM job_logs WHERE job_id = ?1 AND seq <= ?2",
-            params![id, next + lines.len() as i64 - MAX_LOG_LINES],
-        )?;
-        tx.commit()?;
-        Ok(())
+            tx.execute(
+                "DELETE FROM job_logs WHERE job_id = ?1 AND seq <= ?2",
+                params![id, next + lines.len() as i64 - MAX_LOG_LINES],
+            )?;
+            tx.commit()
+        })
+        .await
     }
 
     /// The newest `limit` log lines of a job, oldest first.
-    pub fn logs(&self, id: JobId, limit: usize) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn.lock();
-        let mut query = conn.prepare_cached(
-            "SELECT line FROM (SELECT seq, line FROM job_logs WHERE job_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-        )?;
-        let lines = query.query_map(params![id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(lines)
+    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.with(move |conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT line FROM (SELECT seq, line FROM job_logs WHERE job_id = ?1 ORDER BY seq DESC LIMIT ?2)
+                 ORDER BY seq",
+            )?;
+            let lines = query.query_map(params![id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(lines)
+        })
+        .await
     }
 
-    pub fn get(&self, id: JobId) -> Result<Option<StoredJob>, StoreError> {
-        let conn = self.conn.lock();
-        Ok(conn
-            .query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id], stored_job)
-            .optional()?)
+    pub async fn get(&self, id: JobId) -> Result<Option<StoredJob>, StoreError> {
+        self.with(move |conn| {
+            conn.query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id], stored_job).optional()
+        })
+        .await
     }
 
     /// Jobs `owner` may see (its own and shared ones), newest first.
-    pub fn list_visible(&self, owner: &str, limit: usize) -> Result<Vec<StoredJob>, StoreError> {
-        let conn = self.conn.lock();
-        let mut query = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM jobs WHERE owner = ?1 OR shared = 1 ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let jobs = query.query_map(params![owner, limit as i64], stored_job)?.collect::<Result<_, _>>()?;
-        Ok(jobs)
+    pub async fn list_visible(&self, owner: String, limit: usize) -> Result<Vec<StoredJob>, StoreError> {
+        self.with(move |conn| {
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE owner = ?1 OR shared = 1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let jobs = query.query_map(params![owner, limit as i64], stored_job)?.collect::<Result<_, _>>()?;
+            Ok(jobs)
+        })
+        .await
+    }
+}
+
+/// Runs blocking SQLite work off the async runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => Ok(result?),
+        Err(err) => Err(StoreError::Task(err.to_string())),
     }
 }
 
@@ -224,70 +281,77 @@ fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
 mod tests {
     use super::*;
 
-    fn new_job<'a>(owner: Option<&'a str>, shared: bool, params: &'a serde_json::Value, progress: &'a Progress) -> NewJob<'a> {
+    fn new_job(owner: Option<&str>, shared: bool, params: &serde_json::Value) -> NewJob {
         NewJob {
-            kind: "primes",
-            label: "Primes",
-            params,
-            owner,
+            kind: "primes".into(),
+            label: "Primes".into(),
+            params: params.clone(),
+            owner: owner.map(str::to_string),
             shared,
             external: false,
             token_hash: None,
-            progress,
+            progress: Progress::default(),
             state: JobState::Queued,
             created_ms: 1,
         }
     }
 
-    #[test]
-    fn records_survive_reopening_and_unfinished_become_interrupted() {
+    #[tokio::test]
+    async fn records_survive_reopening_and_unfinished_become_interrupted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("jobs.sqlite3");
         let params = serde_json::json!({"limit": 100});
-        let progress = Progress::default();
         let id = {
-            let store = Store::open(&path).unwrap();
-            let id = store.insert(new_job(Some("me"), false, &params, &progress)).unwrap();
-            let mut view = store.get(id).unwrap().unwrap().view;
+            let store = Store::open(&path).await.unwrap();
+            let id = store.insert(new_job(Some("me"), false, &params)).await.unwrap();
+            let mut view = store.get(id).await.unwrap().unwrap().view;
             view.state = JobState::Running;
             view.progress = Progress { done: 40, total: Some(100), unit: "numbers".into(), ..Default::default() };
-            store.update(&view).unwrap();
-            store.append_logs(id, &["one".into(), "two".into()]).unwrap();
+            store.update(view).await.unwrap();
+            store.append_logs(id, vec!["one".into(), "two".into()]).await.unwrap();
             id
         };
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.mark_unfinished_interrupted(5).unwrap(), 1);
-        let job = store.get(id).unwrap().unwrap();
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(store.mark_unfinished_interrupted(5).await.unwrap(), 1);
+        let job = store.get(id).await.unwrap().unwrap();
         assert_eq!(job.view.state, JobState::Interrupted);
         assert_eq!(job.view.progress.done, 40);
         assert_eq!(job.params, params);
-        assert_eq!(store.logs(id, 10).unwrap(), ["one", "two"]);
+        assert_eq!(store.logs(id, 10).await.unwrap(), ["one", "two"]);
     }
 
-    #[test]
-    fn visibility_is_own_or_shared() {
+    #[tokio::test]
+    async fn wal_mode_and_ping() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("jobs.sqlite3")).unwrap();
+        let store = Store::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
+        store.ping().await.unwrap();
+        let mode: String = store.with(|conn| conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))).await.unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test]
+    async fn visibility_is_own_or_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
         let params = serde_json::json!({});
-        let progress = Progress::default();
-        let mine = store.insert(new_job(Some("me"), false, &params, &progress)).unwrap();
-        let theirs = store.insert(new_job(Some("them"), false, &params, &progress)).unwrap();
-        let shared = store.insert(new_job(Some("them"), true, &params, &progress)).unwrap();
-        let ids: Vec<JobId> = store.list_visible("me", 10).unwrap().iter().map(|j| j.view.id).collect();
+        let mine = store.insert(new_job(Some("me"), false, &params)).await.unwrap();
+        let theirs = store.insert(new_job(Some("them"), false, &params)).await.unwrap();
+        let shared = store.insert(new_job(Some("them"), true, &params)).await.unwrap();
+        let visible = store.list_visible("me".into(), 10).await.unwrap();
+        let ids: Vec<JobId> = visible.iter().map(|j| j.view.id).collect();
         assert_eq!(ids, [shared, mine]);
         assert!(!ids.contains(&theirs));
     }
 
-    #[test]
-    fn logs_are_capped() {
+    #[tokio::test]
+    async fn logs_are_capped() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("jobs.sqlite3")).unwrap();
+        let store = Store::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
         let params = serde_json::json!({});
-        let progress = Progress::default();
-        let id = store.insert(new_job(None, true, &params, &progress)).unwrap();
+        let id = store.insert(new_job(None, true, &params)).await.unwrap();
         let lines: Vec<String> = (0..MAX_LOG_LINES + 10).map(|n| n.to_string()).collect();
-        store.append_logs(id, &lines).unwrap();
-        let kept = store.logs(id, usize::MAX >> 1).unwrap();
+        store.append_logs(id, lines).await.unwrap();
+        let kept = store.logs(id, usize::MAX >> 1).await.unwrap();
         assert_eq!(kept.len() as i64, MAX_LOG_LINES);
         assert_eq!(kept.last().unwrap(), &(MAX_LOG_LINES + 9).to_string());
     }

@@ -46,7 +46,7 @@ async fn healthz() -> Json<serde_json::Value> {
 /// check's reason.
 async fn readyz(State(state): State<AppState>) -> Response {
     let hub = state.hub.check_ready().map_err(|err| err.to_string());
-    let database = state.jobs.store().ping().map_err(|err| err.to_string());
+    let database = state.jobs.check_database().await.map_err(|err| err.to_string());
     let ready = hub.is_ok() && database.is_ok();
     let body = serde_json::json!({
         "ready": ready,

@@ -9,7 +9,7 @@ use super::{
 use crate::streams::hub::HubStats;
 use std::{
     path::{Path, PathBuf},
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::Instant,
 };
 use sysinfo::{Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
@@ -56,7 +56,7 @@ impl Sampler {
     pub fn sample(&mut self, hub: &HubStats) -> Sample {
         let now = Instant::now();
         Sample {
-            at_ms: unix_ms(),
+            at_ms: crate::time::now_ms(),
             host: self.host(now),
             process: self.process(now),
             streams: self.streams(hub, now),
@@ -155,10 +155,6 @@ impl Sampler {
             top_topics: top,
         }
     }
-}
-
-pub fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn existing_ancestor(path: &Path) -> Option<PathBuf> {

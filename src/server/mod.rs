@@ -80,9 +80,11 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let hub = Hub::in_process(HubConfig::from_settings(&config.streams));
     let database = data_dir.join("pulseboard.sqlite3");
     let store =
-        Store::open(&database).map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
+        Store::open(&database).await.map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
     let env = JobEnv { files_root: config.jobs.files_root.clone() };
-    let jobs = JobRunner::new(store, hub.clone(), JobRegistry::with_builtins(), env, config.jobs.workers)
+    let registry = JobRegistry::with_builtins();
+    let jobs = JobRunner::new(store, hub.clone(), registry, env, config.jobs.workers, shutdown.tasks())
+        .await
         .map_err(io::Error::other)?;
     let sessions = SessionKeys::load_or_create(data_dir)?;
     let monitor = MonitorStore::new(&config.monitor);
@@ -130,7 +132,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
                 })
                 .await;
             // Running jobs end as interrupted (and can be retried after the restart), within
-            // what is left of the one grace period.
+            // what is left of the one grace period. The runner's own tasks end only after this,
+            // so it comes before the drain.
             let left = deadline.await.saturating_duration_since(tokio::time::Instant::now());
             jobs.shutdown(left).await;
             shutdown.drained().await;

@@ -86,7 +86,7 @@ fn checksum_tree(dir: &Path, root: &Path, ctx: &JobContext) -> Result<String, Jo
                 tree.update(name.as_bytes());
                 tree.update([0]);
                 tree.update(digest.as_bytes());
-                tree.update([b'\n']);
+                tree.update(b"\n");
                 ctx.log(format!("{digest}  {name}"));
             }
             Err(HashError::Cancelled) => return Err(JobFailure::Cancelled),

@@ -47,7 +47,7 @@ fn sieve(limit: u64, ctx: &JobContext) -> Result<(u64, u64), JobFailure> {
             if p * p >= high {
                 break;
             }
-            let start = ((low + p - 1) / p * p).max(p * p);
+            let start = (low.div_ceil(p) * p).max(p * p);
             let mut multiple = start;
             while multiple < high {
                 segment[(multiple - low) as usize] = false;
