@@ -47,7 +47,8 @@ async fn every_server_function_refuses_a_bad_argument_with_a_json_message() {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form.to_string()),
         };
-        let (got, content_type, error) = answer(request.header("accept", "application/json").send().await.unwrap()).await;
+        let response = request.header("accept", "application/json").send().await.unwrap();
+        let (got, content_type, error) = answer(response).await;
         assert_eq!(got, status, "{method} {path} {form}: {error}");
         assert_eq!(content_type, "application/json", "{method} {path}");
         for needle in needles {
@@ -83,7 +84,11 @@ async fn an_undecodable_form_body_to_start_is_400_with_the_reason() {
 }
 
 /// Reads quotes until `last` of `until` arrives; returns every symbol seen on the way.
-async fn symbols_until(events: &mut (impl futures::Stream<Item = eventsource_stream::Event> + Unpin), until: &str, last: f64) -> Vec<String> {
+async fn symbols_until(
+    events: &mut (impl futures::Stream<Item = eventsource_stream::Event> + Unpin),
+    until: &str,
+    last: f64,
+) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
         let event = take(events, 1).await.remove(0);
@@ -133,7 +138,8 @@ async fn quote_streams_take_symbols_repeated_once_or_indexed() {
             .json()
             .await
             .unwrap();
-        let quoted: Vec<&str> = view["quotes"].as_array().unwrap().iter().map(|q| q["symbol"].as_str().unwrap()).collect();
+        let quotes = view["quotes"].as_array().unwrap();
+        let quoted: Vec<&str> = quotes.iter().map(|q| q["symbol"].as_str().unwrap()).collect();
         assert_eq!(quoted, ["ACME", "BOLT"], "{query}");
         assert_eq!(view["quotes"][0]["last"], 2.0);
     }
