@@ -162,6 +162,12 @@ async fn a_plain_form_post_is_redirected_back_with_the_error() {
     assert_eq!(response.status(), 302);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(&referer) && location.contains("__err="), "{location}");
+    // The page it leads to, rendered without any script, shows the message beside its field.
+    let page = http.get(location).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let beside = html.split(r#"id="limit-error""#).nth(1).unwrap_or_else(|| panic!("no limit error: {html}"));
+    assert!(beside.split("</span>").next().unwrap().contains("must be a whole number"), "{html}");
 }
 
 #[tokio::test]

@@ -96,6 +96,27 @@ mod server {
             RequestError::new(kind, err.to_string())
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::jobs::job::FieldError;
+
+        #[test]
+        fn runner_errors_map_to_one_status_each() {
+            let status = |err: JobsError| RequestError::from(err).status().as_u16();
+            assert_eq!(status(JobsError::NotFound), 404);
+            assert_eq!(status(JobsError::Finished("succeeded")), 409);
+            assert_eq!(status(JobsError::NotRetryable("succeeded")), 409);
+            assert_eq!(status(JobsError::BadToken), 403);
+            assert_eq!(status(JobsError::ShuttingDown), 503);
+            assert_eq!(status(JobsError::Hub(HubError::ShuttingDown)), 503);
+            assert_eq!(status(JobsError::Hub(HubError::NoTopics)), 500);
+            let field = RequestError::from(JobsError::Invalid(FieldError::new("limit", "must be a whole number")));
+            assert_eq!((field.status().as_u16(), field.error.as_str()), (400, "limit: must be a whole number"));
+            assert_eq!(field.for_field("limit").as_deref(), Some("must be a whole number"));
+        }
+    }
 }
 
 /// The jobs this browser session sees, and the event id they are current as of.
@@ -156,4 +177,29 @@ pub async fn job_events() -> Result<EventStream<Json<JobEvent>>, RequestError> {
     use crate::streams::open_trusted_stream;
     let (runner, viewer) = server::context()?;
     Ok(open_trusted_stream(runner.topics_for(&viewer))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobIdArg;
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Args {
+        id: JobIdArg,
+    }
+
+    #[test]
+    fn a_job_id_argument_names_a_bad_value() {
+        let qs = serde_qs::Config::new(5, false);
+        assert_eq!(qs.deserialize_str::<Args>("id=42").unwrap().id, JobIdArg(42));
+        assert_eq!(serde_json::from_str::<Args>(r#"{"id":7}"#).unwrap().id, JobIdArg(7));
+        let message = qs.deserialize_str::<Args>("id=abc").unwrap_err().to_string();
+        assert_eq!(message, r#"id must be a job number (a whole number), not "abc""#);
+        let message = qs.deserialize_str::<Args>("").unwrap_err().to_string();
+        assert!(message.contains("missing field `id`"), "{message}");
+        // What the client sends (a plain number) decodes back.
+        let sent = serde_qs::to_string(&Args { id: JobIdArg(9) }).unwrap();
+        assert_eq!(sent, "id=9");
+        assert_eq!(qs.deserialize_str::<Args>(&sent).unwrap().id, JobIdArg(9));
+    }
 }
