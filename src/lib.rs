@@ -1,8 +1,9 @@
 //! pulseboard: live dashboards over server-sent events, in one Leptos crate.
 //!
-//! Runs everywhere: `app`, the pages and the typed stream layer. Server only (`ssr`): `config`,
-//! `server`, `state` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
-//! `hydrate` entry point and the fetch side of `streams::client`.
+//! Runs everywhere: `app`, the pages, the typed stream layer and `request_error` (the one error
+//! server functions answer with). Server only (`ssr`): `config`, `server`, `state` and the hub
+//! and HTTP side of `streams`. Browser only (`hydrate`): the `hydrate` entry point and the fetch
+//! side of `streams::client`.
 
 // Leptos view types nest deeply; the release (wasm-release) build needs more than the default.
 #![recursion_limit = "256"]
@@ -12,6 +13,7 @@ pub mod inspector;
 pub mod jobs;
 pub mod market;
 pub mod monitor;
+pub mod request_error;
 pub mod streams;
 pub mod ui;
 

@@ -109,8 +109,9 @@ async fn bad_parameters_are_400_with_the_field() {
     ] {
         let (status, body) = call(&server, &me, "/api/jobs/start", form).await;
         assert_eq!(status, 400, "{form}: {body}");
-        assert_eq!(body["Field"]["field"], field, "{form}: {body}");
-        assert!(body["Field"]["message"].as_str().unwrap().contains(message), "{form}: {body}");
+        assert_eq!(body["field"]["name"], field, "{form}: {body}");
+        assert!(body["field"]["message"].as_str().unwrap().contains(message), "{form}: {body}");
+        assert!(body["error"].as_str().unwrap().contains(message), "{form}: {body}");
     }
 }
 

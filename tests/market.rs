@@ -25,10 +25,22 @@ async fn a_stream_of_two_symbols_carries_only_those() {
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["ACME", "BOLT"]);
 }
 
+/// A refused request: its status and the `error` message of its JSON body.
+async fn refusal(url: &str) -> (u16, String) {
+    let response = client().get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    assert_eq!(response.headers()["content-type"], "application/json", "{url}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    (status, body["error"].as_str().unwrap_or_default().to_string())
+}
+
 #[tokio::test]
 async fn outside_ticks_drive_the_board_and_malformed_ones_are_refused() {
     let server = start_server(|s| s.pulseboard.market.ticks_per_second = 0).await;
-    let (_, mut events) = subscribe(&quotes_url(&server, &["ZED.X"]), None).await;
+    // Before its first tick the board does not know the symbol, and says so.
+    let (status, message) = refusal(&quotes_url(&server, &["ZED.X"])).await;
+    assert_eq!(status, 400);
+    assert!(message.contains(r#"unknown symbol "ZED.X""#), "{message}");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let http = client();
     let send = |body: String| http.post(url(&server, "/api/publish?topic=ticks")).body(body).send();
@@ -45,11 +57,13 @@ async fn outside_ticks_drive_the_board_and_malformed_ones_are_refused() {
     }
     let response = send(format!(r#"{{"symbol":"ZED.X","price":12.5,"volume":300,"timestamp":{now}}}"#)).await.unwrap();
     assert_eq!(response.status(), 200);
+    // Now the symbol is on the board: its stream opens and carries the next quote.
+    let (_, mut events) = subscribe(&quotes_url(&server, &["ZED.X"]), None).await;
     let response = send(format!(r#"{{"symbol":"ZED.X","price":13.0,"volume":100,"timestamp":{now}}}"#)).await.unwrap();
     assert_eq!(response.status(), 200);
 
-    let events = take(&mut events, 2).await;
-    let quote: serde_json::Value = serde_json::from_str(&events[1].data).unwrap();
+    let events = take(&mut events, 1).await;
+    let quote: serde_json::Value = serde_json::from_str(&events[0].data).unwrap();
     assert_eq!(quote["last"], 13.0);
     assert_eq!(quote["open"], 12.5);
     assert_eq!(quote["volume"], 400);
@@ -68,8 +82,15 @@ async fn outside_ticks_drive_the_board_and_malformed_ones_are_refused() {
 }
 
 #[tokio::test]
-async fn bad_symbols_are_400() {
+async fn bad_symbols_are_400_naming_the_symbol() {
     let server = start_server(|_| {}).await;
-    let response = client().get(quotes_url(&server, &["no%20way"])).send().await.unwrap();
-    assert_eq!(response.status(), 400);
+    for path in ["/api/streams/quotes", "/api/market/snapshot"] {
+        let (status, message) = refusal(&url(&server, &format!("{path}?symbols%5B0%5D=no%20way"))).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(message.contains(r#""no way" is not a symbol"#), "{path}: {message}");
+        let (status, message) = refusal(&url(&server, &format!("{path}?symbols=ACME&symbols=NOPE"))).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(message.contains(r#"unknown symbol "NOPE""#), "{path}: {message}");
+        assert!(!message.contains(r#""ACME""#), "only the bad symbol is named: {message}");
+    }
 }

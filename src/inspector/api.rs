@@ -1,6 +1,9 @@
 //! Server functions of the inspector: a snapshot of a topic and its event stream.
 
-use crate::streams::{EventStream, RawEvent, Sse};
+use crate::{
+    request_error::RequestError,
+    streams::{EventStream, RawEvent, Sse},
+};
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
@@ -24,15 +27,18 @@ pub struct TopicHistory {
 
 /// The newest events of `topic`, oldest first, and the id to continue from.
 #[server(input = GetUrl, prefix = "/api/inspector", endpoint = "snapshot")]
-pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, ServerFnError> {
+pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError> {
     use crate::{
         state::AppState,
-        streams::{access::{authorize, Action, Origin}, refuse, ApiError, TopicName},
+        streams::{
+            access::{authorize, Action, Origin},
+            ApiError, TopicName,
+        },
     };
-    let name = TopicName::new(&topic).map_err(|e| refuse(ApiError::from(e)))?;
+    let name = TopicName::new(&topic).map_err(ApiError::from)?;
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
-    authorize(&parts.headers, Action::Subscribe, std::slice::from_ref(&name), Origin::Public).map_err(refuse)?;
+    authorize(&parts.headers, Action::Subscribe, std::slice::from_ref(&name), Origin::Public)?;
     let (events, last_id) = state.hub.snapshot(&name, SHOWN_EVENTS);
     Ok(TopicHistory {
         topic,
@@ -46,8 +52,8 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, ServerFnError
 
 /// Every event of `topic` as it is published: `GET /api/streams/topic?topic=NAME`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "topic")]
-pub async fn topic_events(topic: String) -> Result<EventStream<RawEvent>, ServerFnError> {
-    use crate::streams::{open_stream, refuse, ApiError, TopicName};
-    let name = TopicName::new(&topic).map_err(|e| refuse(ApiError::from(e)))?;
-    open_stream(vec![name]).map_err(refuse)
+pub async fn topic_events(topic: String) -> Result<EventStream<RawEvent>, RequestError> {
+    use crate::streams::{open_stream, ApiError, TopicName};
+    let name = TopicName::new(&topic).map_err(ApiError::from)?;
+    Ok(open_stream(vec![name])?)
 }

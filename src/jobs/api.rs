@@ -2,46 +2,47 @@
 //! Forms post to them directly, so starting and cancelling also work without JavaScript.
 
 use super::model::{JobEvent, JobId, JobView};
-use crate::streams::{EventStream, Json, Sse};
-use leptos::{
-    prelude::*,
-    server_fn::{
-        codec::{GetUrl, JsonEncoding},
-        error::{FromServerFnError, ServerFnErrorErr},
-    },
+use crate::{
+    request_error::RequestError,
+    streams::{EventStream, Json, Sse},
 };
+use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Jobs shown on the page.
 pub const LISTED_JOBS: usize = 100;
 
-/// Why a jobs request failed: for a form, which field and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-pub enum JobRequestError {
-    #[error("{field}: {message}")]
-    Field { field: String, message: String },
-    #[error("no such job")]
-    NotFound,
-    #[error("{0}")]
-    Refused(String),
-    #[error("{0}")]
-    Server(String),
-}
+/// A job id as a server-function argument. It comes as text (query string, form field); a bad one
+/// is refused with a message naming the argument and the value, which serde_qs's own ("invalid
+/// digit found in string") does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct JobIdArg(pub JobId);
 
-impl JobRequestError {
-    /// The message for `field`, if this error is about it.
-    pub fn for_field(&self, name: &str) -> Option<String> {
-        match self {
-            Self::Field { field, message } if field == name => Some(message.clone()),
-            _ => None,
+impl<'de> Deserialize<'de> for JobIdArg {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = JobIdArg;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a job id (a whole number)")
+            }
+            fn visit_i64<E: Error>(self, id: i64) -> Result<JobIdArg, E> {
+                Ok(JobIdArg(id))
+            }
+            fn visit_u64<E: Error>(self, id: u64) -> Result<JobIdArg, E> {
+                JobId::try_from(id).map(JobIdArg).map_err(|_| E::custom(format!("id {id} is not a job id")))
+            }
+            fn visit_str<E: Error>(self, text: &str) -> Result<JobIdArg, E> {
+                text.trim()
+                    .parse()
+                    .map(JobIdArg)
+                    .map_err(|_| E::custom(format!("id must be a job number (a whole number), not {text:?}")))
+            }
         }
-    }
-}
-
-impl FromServerFnError for JobRequestError {
-    type Encoder = JsonEncoding;
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Server(value.to_string())
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -60,67 +61,77 @@ pub struct JobWithLog {
 
 #[cfg(feature = "ssr")]
 mod server {
-    use super::JobRequestError;
     use crate::{
         jobs::runner::{JobRunner, JobsError, Viewer},
+        request_error::{ErrorKind, RequestError},
         session::Session,
         state::AppState,
+        streams::hub::HubError,
     };
-    use http::StatusCode;
     use leptos::prelude::*;
 
-    pub fn context() -> Result<(JobRunner, Viewer), JobRequestError> {
+    pub fn context() -> Result<(JobRunner, Viewer), RequestError> {
         let state = expect_context::<AppState>();
         let parts = expect_context::<http::request::Parts>();
         let session = parts
             .extensions
             .get::<Session>()
             .cloned()
-            .ok_or_else(|| JobRequestError::Server("no session on this request".into()))?;
+            .ok_or_else(|| RequestError::internal("no session on this request"))?;
         Ok((state.jobs.clone(), Viewer(session.owner)))
     }
 
-    /// Maps a runner error to the page's error type and the HTTP status. Plain HTML form posts
-    /// keep server_fn's redirect back to the page (the error travels in the URL).
-    pub fn reject(err: JobsError) -> JobRequestError {
-        let (status, error) = match err {
-            JobsError::NotFound => (StatusCode::NOT_FOUND, JobRequestError::NotFound),
-            JobsError::Invalid(field) => {
-                (StatusCode::BAD_REQUEST, JobRequestError::Field { field: field.field, message: field.message })
-            }
-            JobsError::NotRetryable(_) | JobsError::Finished(_) => (StatusCode::CONFLICT, JobRequestError::Refused(err.to_string())),
-            JobsError::BadToken => (StatusCode::FORBIDDEN, JobRequestError::Refused(err.to_string())),
-            JobsError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, JobRequestError::Refused(err.to_string())),
-            JobsError::Store(_) | JobsError::Hub(_) => {
-                tracing::error!(%err, "jobs request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, JobRequestError::Server(err.to_string()))
-            }
-        };
-        let from_html_form = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts.headers.get(http::header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"))
-        });
-        if !from_html_form {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(status);
-            }
+    /// The one mapping of runner errors to answers, for the server functions and for the HTTP
+    /// endpoints of external jobs alike.
+    impl From<JobsError> for RequestError {
+        fn from(err: JobsError) -> Self {
+            let kind = match &err {
+                JobsError::Invalid(field) => return RequestError::field(&field.field, field.message.clone()),
+                JobsError::NotFound => ErrorKind::NotFound,
+                JobsError::NotRetryable(_) | JobsError::Finished(_) => ErrorKind::Conflict,
+                JobsError::BadToken => ErrorKind::Forbidden,
+                JobsError::ShuttingDown | JobsError::Hub(HubError::ShuttingDown) => ErrorKind::Unavailable,
+                JobsError::Store(_) | JobsError::Hub(_) => ErrorKind::Internal,
+            };
+            RequestError::new(kind, err.to_string())
         }
-        error
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::jobs::job::FieldError;
+
+        #[test]
+        fn runner_errors_map_to_one_status_each() {
+            let status = |err: JobsError| RequestError::from(err).status().as_u16();
+            assert_eq!(status(JobsError::NotFound), 404);
+            assert_eq!(status(JobsError::Finished("succeeded")), 409);
+            assert_eq!(status(JobsError::NotRetryable("succeeded")), 409);
+            assert_eq!(status(JobsError::BadToken), 403);
+            assert_eq!(status(JobsError::ShuttingDown), 503);
+            assert_eq!(status(JobsError::Hub(HubError::ShuttingDown)), 503);
+            assert_eq!(status(JobsError::Hub(HubError::NoTopics)), 500);
+            let field = RequestError::from(JobsError::Invalid(FieldError::new("limit", "must be a whole number")));
+            assert_eq!((field.status().as_u16(), field.error.as_str()), (400, "limit: must be a whole number"));
+            assert_eq!(field.for_field("limit").as_deref(), Some("must be a whole number"));
+        }
     }
 }
 
 /// The jobs this browser session sees, and the event id they are current as of.
 #[server(input = GetUrl, prefix = "/api/jobs", endpoint = "list")]
-pub async fn list_jobs() -> Result<JobsSnapshot, JobRequestError> {
+pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
     let (runner, viewer) = server::context()?;
-    let (jobs, as_of) = runner.snapshot(&viewer, LISTED_JOBS).await.map_err(server::reject)?;
+    let (jobs, as_of) = runner.snapshot(&viewer, LISTED_JOBS).await?;
     Ok(JobsSnapshot { jobs, as_of: as_of.to_string() })
 }
 
 /// One job with its log tail. Unknown and other sessions' private jobs are 404.
 #[server(input = GetUrl, prefix = "/api/jobs", endpoint = "detail")]
-pub async fn job_detail(id: JobId) -> Result<JobWithLog, JobRequestError> {
+pub async fn job_detail(id: JobIdArg) -> Result<JobWithLog, RequestError> {
     let (runner, viewer) = server::context()?;
-    let (job, logs, as_of) = runner.detail(&viewer, id).await.map_err(server::reject)?;
+    let (job, logs, as_of) = runner.detail(&viewer, id.0).await?;
     Ok(JobWithLog { job, logs, as_of: as_of.to_string() })
 }
 
@@ -133,7 +144,7 @@ pub async fn start_job(
     stages: Option<String>,
     step_ms: Option<String>,
     shared: Option<String>,
-) -> Result<JobId, JobRequestError> {
+) -> Result<JobId, RequestError> {
     let (runner, viewer) = server::context()?;
     let mut params = serde_json::Map::new();
     for (name, value) in [("dir", dir), ("limit", limit), ("stages", stages), ("step_ms", step_ms)] {
@@ -142,31 +153,53 @@ pub async fn start_job(
         }
     }
     let shared = shared.is_some_and(|v| v == "on" || v == "true");
-    let job = runner.start(&viewer, shared, &kind, params.into()).await.map_err(server::reject)?;
+    let job = runner.start(&viewer, shared, &kind, params.into()).await?;
     Ok(job.id)
 }
 
 #[server(prefix = "/api/jobs", endpoint = "cancel")]
-pub async fn cancel_job(id: JobId) -> Result<(), JobRequestError> {
+pub async fn cancel_job(id: JobIdArg) -> Result<(), RequestError> {
     let (runner, viewer) = server::context()?;
-    runner.cancel(&viewer, id).await.map_err(server::reject)?;
+    runner.cancel(&viewer, id.0).await?;
     Ok(())
 }
 
 #[server(prefix = "/api/jobs", endpoint = "retry")]
-pub async fn retry_job(id: JobId) -> Result<JobId, JobRequestError> {
+pub async fn retry_job(id: JobIdArg) -> Result<JobId, RequestError> {
     let (runner, viewer) = server::context()?;
-    Ok(runner.retry(&viewer, id).await.map_err(server::reject)?.id)
+    Ok(runner.retry(&viewer, id.0).await?.id)
 }
 
 /// Every change of the jobs this session sees: `job` events carry the whole job, `log` events
 /// new log lines. `GET /api/streams/jobs`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "jobs")]
-pub async fn job_events() -> Result<EventStream<Json<JobEvent>>, ServerFnError> {
-    use crate::streams::{open_trusted_stream, refuse};
-    let (runner, viewer) = match server::context() {
-        Ok(context) => context,
-        Err(err) => return Err(ServerFnError::ServerError(err.to_string())),
-    };
-    open_trusted_stream(runner.topics_for(&viewer)).map_err(refuse)
+pub async fn job_events() -> Result<EventStream<Json<JobEvent>>, RequestError> {
+    use crate::streams::open_trusted_stream;
+    let (runner, viewer) = server::context()?;
+    Ok(open_trusted_stream(runner.topics_for(&viewer))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobIdArg;
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Args {
+        id: JobIdArg,
+    }
+
+    #[test]
+    fn a_job_id_argument_names_a_bad_value() {
+        let qs = serde_qs::Config::new(5, false);
+        assert_eq!(qs.deserialize_str::<Args>("id=42").unwrap().id, JobIdArg(42));
+        assert_eq!(serde_json::from_str::<Args>(r#"{"id":7}"#).unwrap().id, JobIdArg(7));
+        let message = qs.deserialize_str::<Args>("id=abc").unwrap_err().to_string();
+        assert_eq!(message, r#"id must be a job number (a whole number), not "abc""#);
+        let message = qs.deserialize_str::<Args>("").unwrap_err().to_string();
+        assert!(message.contains("missing field `id`"), "{message}");
+        // What the client sends (a plain number) decodes back.
+        let sent = serde_qs::to_string(&Args { id: JobIdArg(9) }).unwrap();
+        assert_eq!(sent, "id=9");
+        assert_eq!(qs.deserialize_str::<Args>(&sent).unwrap().id, JobIdArg(9));
+    }
 }

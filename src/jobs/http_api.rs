@@ -6,13 +6,21 @@
 //! - `POST /api/jobs/external/{id}/progress` with `Authorization: Bearer <token>` and
 //!   `{"done": 40, "stage": "test", "log": ["..."], "state": "running"|"succeeded"|"failed"|"cancelled",
 //!    "result": "...", "error": "..."}` (all optional) → `200` with the job.
+//!
+//! Failures answer with [`RequestError`]: `{"error": "..."}` and 400 (bad body or id), 401 (no
+//! token), 403 (wrong token), 404, 409 (finished job) or 503 (shutting down).
 
-use super::runner::{ExternalReport, JobsError};
-use crate::state::AppState;
+use super::runner::ExternalReport;
+use crate::{
+    request_error::{ErrorKind, RequestError},
+    state::AppState,
+};
 use axum::{
-    extract::{rejection::JsonRejection, Path, State},
+    extract::{
+        rejection::{JsonRejection, PathRejection},
+        Path, State,
+    },
     http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
     routing::post,
     Json, Router,
 };
@@ -33,39 +41,16 @@ struct NewExternal {
     unit: String,
 }
 
-struct Failure(StatusCode, String);
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<JsonRejection> for Failure {
-    fn from(rejection: JsonRejection) -> Self {
-        Failure(StatusCode::BAD_REQUEST, format!("bad JSON body: {}", rejection.body_text()))
-    }
-}
-
-impl From<JobsError> for Failure {
-    fn from(err: JobsError) -> Self {
-        let status = match &err {
-            JobsError::NotFound => StatusCode::NOT_FOUND,
-            JobsError::Invalid(_) => StatusCode::BAD_REQUEST,
-            JobsError::BadToken => StatusCode::FORBIDDEN,
-            JobsError::Finished(_) | JobsError::NotRetryable(_) => StatusCode::CONFLICT,
-            JobsError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            JobsError::Store(_) | JobsError::Hub(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Failure(status, err.to_string())
-    }
+/// A body that is not the JSON asked for: 400, saying what is wrong with it.
+fn bad_body(rejection: JsonRejection) -> RequestError {
+    RequestError::bad_request(format!("bad JSON body: {}", rejection.body_text()))
 }
 
 async fn create(
     State(state): State<AppState>,
     body: Result<Json<NewExternal>, JsonRejection>,
-) -> Result<(StatusCode, Json<serde_json::Value>), Failure> {
-    let Json(new) = body?;
+) -> Result<(StatusCode, Json<serde_json::Value>), RequestError> {
+    let Json(new) = body.map_err(bad_body)?;
     let unit = if new.unit.trim().is_empty() { "steps".to_string() } else { new.unit.chars().take(32).collect() };
     let (job, token) = state.jobs.create_external(&new.label, new.total, &unit).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": job.id, "token": token }))))
@@ -73,16 +58,19 @@ async fn create(
 
 async fn report(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<ExternalReport>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, Failure> {
+) -> Result<Json<serde_json::Value>, RequestError> {
+    let Path(id) = id.map_err(|_| RequestError::bad_request("the job id in the path must be a whole number"))?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| Failure(StatusCode::UNAUTHORIZED, "missing 'Authorization: Bearer <token>' header".into()))?;
-    let Json(report) = body?;
+        .ok_or_else(|| {
+            RequestError::new(ErrorKind::Unauthorized, "missing 'Authorization: Bearer <token>' header")
+        })?;
+    let Json(report) = body.map_err(bad_body)?;
     let job = state.jobs.report_external(id, token.trim(), report).await?;
     Ok(Json(serde_json::to_value(job).expect("jobs serialise")))
 }

@@ -5,10 +5,13 @@
 //! without JavaScript (the server redirects back to the page).
 
 use super::{
-    api::{job_detail, list_jobs, CancelJob, JobEvents, JobWithLog, JobRequestError, JobsSnapshot, RetryJob, StartJob},
+    api::{job_detail, list_jobs, CancelJob, JobEvents, JobIdArg, JobWithLog, JobsSnapshot, RetryJob, StartJob},
     model::{human_amount, human_duration, JobEvent, JobId, JobState, JobView},
 };
-use crate::streams::{use_event_stream, ConnectionState, Json, StreamEvent};
+use crate::{
+    request_error::{ErrorKind, RequestError},
+    streams::{use_event_stream, ConnectionState, Json, StreamEvent},
+};
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -59,8 +62,8 @@ fn StartForms(start: ServerAction<StartJob>) -> impl IntoView {
     };
     let other_error = move || {
         start.value().with(|v| match v {
-            Some(Err(JobRequestError::Field { .. })) | Some(Ok(_)) | None => None,
-            Some(Err(err)) => Some(err.to_string()),
+            Some(Err(err)) if err.field.is_none() => Some(err.to_string()),
+            _ => None,
         })
     };
     view! {
@@ -171,7 +174,7 @@ fn JobBoard(
     view! {
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">{move || announcement.get()}</div>
         <p class="stream-state">"Updates: "<span class="state">{move || connection.get().label()}</span>
-            {move || (connection.get() == ConnectionState::Offline).then(|| " (reload the page to see new progress)")}
+            {move || (connection.get() == ConnectionState::Offline).then_some(" (reload the page to see new progress)")}
         </p>
         <Show
             when=move || jobs.with(|list| !list.is_empty())
@@ -271,8 +274,8 @@ pub fn JobDetailPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<JobId>().ok()));
     let detail = Resource::new(id, |id| async move {
         match id {
-            Some(id) => job_detail(id).await,
-            None => Err(JobRequestError::NotFound),
+            Some(id) => job_detail(JobIdArg(id)).await,
+            None => Err(RequestError::not_found("no such job")),
         }
     });
     view! {
@@ -282,7 +285,7 @@ pub fn JobDetailPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading job…"</p> }>
                 {move || detail.get().map(|result| match result {
                     Ok(current) => view! { <JobDetailLive detail=current on_reset=Callback::new(move |_| detail.refetch())/> }.into_any(),
-                    Err(JobRequestError::NotFound) => view! { <NotFoundJob/> }.into_any(),
+                    Err(err) if err.kind == ErrorKind::NotFound => view! { <NotFoundJob/> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
@@ -290,12 +293,9 @@ pub fn JobDetailPage() -> impl IntoView {
     }
 }
 
+/// Rendered on the server, the page answers 404: the error it shows set the status.
 #[component]
 fn NotFoundJob() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
     view! {
         <h1>"Job not found"</h1>
         <p>"There is no such job, or it belongs to another browser session."</p>

@@ -5,7 +5,10 @@ use super::{
     sample::{Point, Sample},
     thresholds::MonitorThresholds,
 };
-use crate::streams::{EventStream, Json, Sse};
+use crate::{
+    request_error::RequestError,
+    streams::{EventStream, Json, Sse},
+};
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
@@ -32,22 +35,16 @@ pub struct MonitorView {
 /// The last `window` minutes (one of `WINDOW_CHOICES`; `DEFAULT_WINDOW` when absent or empty):
 /// `GET /api/monitor/snapshot?window=15`.
 #[server(input = GetUrl, prefix = "/api/monitor", endpoint = "snapshot")]
-pub async fn monitor_snapshot(window: Option<String>) -> Result<MonitorView, ServerFnError> {
+pub async fn monitor_snapshot(window: Option<String>) -> Result<MonitorView, RequestError> {
     use super::window::{BadWindow, Window, DEFAULT_WINDOW};
     let window = window.unwrap_or_else(|| DEFAULT_WINDOW.to_string());
     use crate::state::AppState;
     let state = expect_context::<AppState>();
     let store = &state.monitor;
     let parsed = window.trim().parse::<u32>().map_err(|_| BadWindow(window.clone()));
-    let chosen = match parsed.and_then(|minutes| Window::new(minutes, store.interval_ms)) {
-        Ok(chosen) => chosen,
-        Err(err) => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::BAD_REQUEST);
-            }
-            return Err(ServerFnError::ServerError(err.to_string()));
-        }
-    };
+    let chosen = parsed
+        .and_then(|minutes| Window::new(minutes, store.interval_ms))
+        .map_err(|err| RequestError::bad_request(err.to_string()))?;
     // The id first: a sample recorded meanwhile is then both in the points and on the stream,
     // and the page drops the repeat (rather than missing it).
     let last_id = state.hub.current_id().to_string();
@@ -66,12 +63,8 @@ pub async fn monitor_snapshot(window: Option<String>) -> Result<MonitorView, Ser
 /// Every sample as it is taken, latest wins (a slow client gets the newest sample, not a
 /// backlog): `GET /api/streams/monitor`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "monitor")]
-pub async fn monitor_events() -> Result<EventStream<Json<Sample>>, ServerFnError> {
-    use crate::streams::{
-        open_stream_with, refuse, ApiError,
-        hub::Delivery,
-        TopicName,
-    };
-    let topic = TopicName::new(MONITOR_TOPIC).map_err(|e| refuse(ApiError::from(e)))?;
-    open_stream_with(vec![topic], Delivery::Latest).map_err(refuse)
+pub async fn monitor_events() -> Result<EventStream<Json<Sample>>, RequestError> {
+    use crate::streams::{open_stream_with, Delivery, TopicConst};
+    const TOPIC: TopicConst = TopicConst::new(MONITOR_TOPIC);
+    Ok(open_stream_with(vec![TOPIC.name()], Delivery::Latest)?)
 }

@@ -30,11 +30,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             );
             response
         }
-        Err(err) => {
-            tracing::error!("{err}");
-            let body = serde_json::json!({ "error": err.to_string() });
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-        }
+        Err(err) => crate::request_error::RequestError::internal(err).into_response(),
     }
 }
 

@@ -48,7 +48,7 @@ pub use error::ApiError;
 #[cfg(feature = "ssr")]
 pub use hub::{Delivery, EventId, Hub};
 #[cfg(feature = "ssr")]
-pub use server_fn::{open_stream, open_stream_with, open_trusted_stream, refuse};
+pub use server_fn::{open_stream, open_stream_with, open_trusted_stream};
 #[cfg(feature = "ssr")]
 pub use settings::StreamSettings;
 

@@ -41,11 +41,3 @@ fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result
     let stream = subscribe(&context, &parts.headers, topics, last_id, origin, delivery)?;
     Ok(EventStream::from_sse_bytes(stream))
 }
-
-/// Turns an [`ApiError`] into a server-function error with the right HTTP status.
-pub fn refuse(err: ApiError) -> ServerFnError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(err.status());
-    }
-    ServerFnError::ServerError(err.to_string())
-}
