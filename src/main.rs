@@ -29,7 +29,9 @@ fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
+    // Logs go to stderr (README): stdout carries only the "listening" line scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),

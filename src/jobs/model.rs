@@ -1,6 +1,7 @@
 //! What a job looks like to pages and clients: its state, progress and the events that move it.
 //! Shared by the server (which produces these) and the browser (which renders them).
 
+use crate::streams::{EventType, EventTypeConst};
 use serde::{Deserialize, Serialize};
 
 pub type JobId = i64;
@@ -119,10 +120,12 @@ pub enum JobEvent {
 
 impl JobEvent {
     /// The SSE event type it is published with.
-    pub fn event_type(&self) -> &'static str {
+    pub fn event_type(&self) -> EventTypeConst {
+        const JOB: EventTypeConst = EventType::constant("job");
+        const LOG: EventTypeConst = EventType::constant("log");
         match self {
-            Self::Job { .. } => "job",
-            Self::Log { .. } => "log",
+            Self::Job { .. } => JOB,
+            Self::Log { .. } => LOG,
         }
     }
 }

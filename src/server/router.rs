@@ -6,7 +6,13 @@ use crate::{
     state::AppState,
     streams::{self, StreamContext},
 };
-use axum::Router;
+use axum::{
+    extract::Request,
+    http::{header, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Json, Router,
+};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::OnceLock;
@@ -40,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::jobs::http_api::routes())
         .merge(crate::monitor::http::routes())
         .merge(pages)
+        .layer(axum::middleware::from_fn(json_for_bare_api_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -51,4 +58,41 @@ pub fn router(state: AppState) -> Router {
 fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// Every error of the API is `{"error": ...}`: this gives the two answers the router makes by
+/// itself a body that says what was wrong. A wrong method on a server function gets an empty 405
+/// from axum, and an unknown `/api/...` path falls through to the HTML 404 page.
+async fn json_for_bare_api_errors(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_api = path.starts_with("/api/");
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED if response.headers().get(header::CONTENT_TYPE).is_none() => {
+            let allowed = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            match allowed {
+                "" => format!("{method} is not allowed on {path}"),
+                allowed => format!("{method} is not allowed on {path}; use {allowed}"),
+            }
+        }
+        StatusCode::NOT_FOUND if is_api && !is_json(&response) => {
+            format!("no such endpoint: {path} (README lists the API)")
+        }
+        _ => return response,
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut answer = (status, Json(serde_json::json!({ "error": message }))).into_response();
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"))
 }

@@ -47,7 +47,7 @@ use crate::time::now_ms;
 use parking_lot::Mutex;
 use std::{
     collections::HashMap,
-    sync::{Arc, LazyLock},
+    sync::Arc,
     time::Duration,
 };
 use tokio::sync::Semaphore;
@@ -98,15 +98,13 @@ pub struct JobRunner {
     inner: Arc<Inner>,
 }
 
-/// Milliseconds since the Unix epoch, as job records store times.
-
 pub fn owner_topic(owner: &str) -> TopicName {
     TopicName::new(&format!("private.jobs.{owner}")).expect("owner keys are hex")
 }
 
 fn shared_topic() -> TopicName {
-    static SHARED: LazyLock<TopicName> = LazyLock::new(|| TopicName::new(SHARED_TOPIC).expect("valid topic"));
-    SHARED.clone()
+    const SHARED: crate::streams::TopicConst = crate::streams::TopicConst::new(SHARED_TOPIC);
+    SHARED.name()
 }
 
 fn visible(owner: Option<&str>, shared: bool, viewer: &Viewer) -> bool {

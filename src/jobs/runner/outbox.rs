@@ -21,7 +21,7 @@ use crate::jobs::{
 };
 use crate::streams::{
     hub::{EventId, Hub},
-    EventType, TopicName,
+    TopicName,
 };
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -154,7 +154,7 @@ async fn apply(store: &Store, hub: &Hub, change: Change) -> Result<(), JobsError
 
 async fn publish(hub: &Hub, topic: &TopicName, event: &JobEvent) -> Result<(), JobsError> {
     let data = serde_json::to_string(event).expect("job events serialise");
-    let event_type = EventType::new(event.event_type()).expect("job event types are valid");
+    let event_type = event.event_type().event_type();
     hub.publish(topic, &event_type, &data).await?;
     Ok(())
 }
