@@ -8,6 +8,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 printf '\n==> Rust unit and integration tests\n'
 cargo test --features ssr
+# The benchmark crate on its own, so it builds with exactly the features it declares.
+cargo test -p pulseboard-bench
 
 printf '\n==> Release build\n'
 cargo leptos build --release

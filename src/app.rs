@@ -23,6 +23,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // From public/ (cargo-leptos copies it into the site root); SVG where supported.
+                <link rel="icon" href="/favicon.ico" sizes="16x16 32x32 48x48"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -29,7 +29,7 @@ pub fn parse_tick(text: &str, now_ms: i64) -> Result<Tick, TickError> {
 pub const MAX_SYMBOLS: usize = 32;
 
 /// What is wrong with a symbol list for the simulated market, one message per problem (none
-/// when it is fine). The server's config and the benchmark's `--symbols` both check with this.
+/// when it is fine). The server's config checks with this, `--symbols` of the benchmark included.
 pub fn symbol_list_problems(symbols: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
     if symbols.len() > MAX_SYMBOLS {

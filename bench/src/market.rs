@@ -5,6 +5,7 @@
 //! second while ticks flow, and a few of them resumed at the end to see what they get first.
 
 use crate::{
+    contract::MarketSnapshot,
     error::BenchError,
     exchange,
     metrics::{self, Counters},
@@ -14,7 +15,6 @@ use crate::{
     subscriber::{self, ConnectSummary, Connected},
     tracker::LatencySummary,
 };
-use pulseboard::market::api::MarketView;
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -55,11 +55,18 @@ impl MarketPlan {
             ("PULSEBOARD_HISTORY_EVENTS".to_string(), self.history_events.to_string()),
         ];
         if let Some(symbols) = &self.symbols {
-            // figment reads `[A,B]` from the environment as a list of strings.
-            env.push(("PULSEBOARD_MARKET_SYMBOLS".to_string(), format!("[{}]", symbols.join(","))));
+            env.push(("PULSEBOARD_MARKET_SYMBOLS".to_string(), env_list(symbols)));
         }
         env
     }
+}
+
+/// A list of strings as a `PULSEBOARD_*` variable holds it: the server reads `["A","B"]` as a list
+/// and each quoted item as the string written, even one that looks like a number (`"123"`) or
+/// holds a separator, so it judges exactly the symbols given. A JSON array of strings is that
+/// syntax (its escapes, `\"` and `\\`, are the server's too).
+pub fn env_list(items: &[String]) -> String {
+    serde_json::Value::from(items).to_string()
 }
 
 /// Counters, CPU times and the clock at one end of a measuring window.
@@ -201,7 +208,7 @@ async fn warm_up(server: &ServerProcess, plan: &MarketPlan) -> Result<(Vec<Strin
     let started = Instant::now();
     let what = "GET /api/market/snapshot";
     let body = exchange::get(server.addr, "/api/market/snapshot", what, Duration::from_secs(30)).await?;
-    let view: MarketView =
+    let view: MarketSnapshot =
         serde_json::from_slice(&body).map_err(|e| BenchError::BadAnswer(format!("{what}: {e}")))?;
     if view.symbols.is_empty() {
         return Err(BenchError::BadAnswer(format!("{what}: the market has no symbols")));
@@ -390,7 +397,23 @@ mod tests {
         let mut with_symbols = plan();
         with_symbols.symbols = Some(vec!["ACME".into(), "BRK.B".into()]);
         let env = with_symbols.server_env(1);
-        assert_eq!(env.last().unwrap(), &("PULSEBOARD_MARKET_SYMBOLS".to_string(), "[ACME,BRK.B]".to_string()));
+        assert_eq!(
+            env.last().unwrap(),
+            &("PULSEBOARD_MARKET_SYMBOLS".to_string(), r#"["ACME","BRK.B"]"#.to_string())
+        );
+    }
+
+    /// The server reads its `PULSEBOARD_*` variables with figment: each symbol must come out as
+    /// the string given, so the server's own check sees (and names) exactly what was asked for.
+    #[test]
+    fn symbols_reach_the_server_as_given() {
+        let symbols: Vec<String> =
+            ["ACME", "123", "1.5", "true", "", "a b", "X,Y", "[Z]", r#"q"uote\"#, "{k=v}"].map(String::from).into();
+        let read: figment::value::Value = env_list(&symbols).parse().unwrap();
+        assert_eq!(read.deserialize::<Vec<String>>().unwrap(), symbols);
+        // What the old unquoted `[A,B]` form gave: a number where a symbol was meant.
+        let unquoted: figment::value::Value = "[ACME,123]".parse().unwrap();
+        assert!(unquoted.deserialize::<Vec<String>>().is_err());
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! Subscribers of the market's quote stream (`GET /api/streams/quotes?symbols[0]=..`, latest
-//! wins per symbol). Live ones read every frame, parse each quote (pulseboard's own `Quote`
-//! type) and record its staleness, receive time minus the quote's `ts_ms`. Stalled ones stop
+//! wins per symbol). Live ones read every frame, parse each quote (`contract::Quote`, every field
+//! of it) and record its staleness, receive time minus the quote's `ts_ms`. Stalled ones stop
 //! reading after the response head; `resume` later reads one again and reports what came first.
 
 use crate::{
+    contract::Quote,
     sse::SseEvent,
     subscriber::{read_body, Connected},
     tracker::Latencies,
 };
-use pulseboard::market::model::Quote;
 use std::{
     sync::atomic::{AtomicU64, Ordering},
     sync::Arc,

@@ -3,7 +3,17 @@
 //! open-loop publisher, and prints the figures side by side; `reference` is the reference
 //! server itself (started by `run`). `market` is the benchmark of issue 5: pulseboard's
 //! simulated market with live and stalled quote subscribers.
+//!
+//! The tool is a crate of its own and does not depend on the app crate: it is a client of
+//! pulseboard's public HTTP contract, like any outside client, so it reads the JSON with its own
+//! small types (`contract`) and speaks HTTP/1.1 and SSE itself (`http1`, `sse`). Settings reach
+//! the server only as its documented `PULSEBOARD_*` variables, and the server judges them: a bad
+//! `--symbols` list is handed over verbatim and the server refuses to start with its own message,
+//! which this tool reports (rather than keeping a second copy of the server's rules that could
+//! drift from them). The server binary is `pulseboard` beside this executable by default: both
+//! are built into the workspace's one `target/` directory.
 
+mod contract;
 mod error;
 mod exchange;
 mod fdlimit;
@@ -133,7 +143,7 @@ struct MarketArgs {
     /// it and applies its own floor.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
     recv_buffer: u32,
-    /// Symbols of the simulated market (default: the server's own).
+    /// Symbols of the simulated market (default: the server's own); the server checks them.
     #[arg(long, value_delimiter = ',')]
     symbols: Vec<String>,
     /// Seed of the simulation.
@@ -211,7 +221,8 @@ fn pulseboard_exe(bench_exe: &Path, given: Option<PathBuf>, needed: bool) -> Res
     let path = given.unwrap_or_else(|| bench_exe.with_file_name("pulseboard"));
     if needed && !path.is_file() {
         return Err(BenchError::BadArgument(format!(
-            "no pulseboard binary at {}; build it (cargo build --release --features ssr) or pass --pulseboard",
+            "no pulseboard binary at {}; build it (cargo build --release --features ssr --bin pulseboard) \
+             or pass --pulseboard",
             path.display()
         )));
     }
@@ -221,7 +232,9 @@ fn pulseboard_exe(bench_exe: &Path, given: Option<PathBuf>, needed: bool) -> Res
 async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
     let plan = market::MarketPlan {
         rates: args.ticks_per_second,
-        symbols: market_symbols(args.symbols)?,
+        // Not checked here: the server checks its settings as it starts and refuses bad symbols
+        // with a message naming them.
+        symbols: (!args.symbols.is_empty()).then_some(args.symbols),
         seed: args.seed,
         history_events: args.history_events as usize,
         warmup_min: secs("warmup-secs", args.warmup_secs, 300.0)?,
@@ -257,18 +270,6 @@ async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
         println!("{}", market_report::stall_markdown(&stall));
     }
     Ok(())
-}
-
-/// `--symbols` checked as the server checks them (it would refuse to start otherwise).
-fn market_symbols(symbols: Vec<String>) -> Result<Option<Vec<String>>, BenchError> {
-    if symbols.is_empty() {
-        return Ok(None);
-    }
-    let problems = pulseboard::market::board::symbol_list_problems(&symbols);
-    if !problems.is_empty() {
-        return Err(BenchError::BadArgument(format!("--symbols: {}", problems.join("; "))));
-    }
-    Ok(Some(symbols))
 }
 
 async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {

@@ -111,14 +111,12 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
     });
     let addr = match tokio::time::timeout(STARTUP, address).await {
         Ok(Ok(Some(addr))) => addr,
-        Ok(_) => {
+        Ok(Ok(None)) => {
             let _ = child.kill();
-            return Err(spawn_error(
-                kind,
-                exe,
-                "exited (or printed a bad address) before listening",
-            ));
+            return Err(spawn_error(kind, exe, "printed a \"listening on\" line whose address does not parse"));
         }
+        // Its stdout closed before it listened: it is exiting, e.g. refusing a setting.
+        Ok(Err(_)) => return Err(spawn_error(kind, exe, exited_early(&mut child).await)),
         Err(_) => {
             let _ = child.kill();
             return Err(spawn_error(kind, exe, "no \"listening on\" line within 30 s"));
@@ -166,10 +164,85 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Why a child that closed its stdout before listening stopped: its exit status (its own message
+/// went to the inherited stderr, just above this tool's). Killed if it has not exited within 5 s.
+async fn exited_early(child: &mut Child) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return format!("exited ({status}) before listening; its message is above"),
+            Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return "closed its output before listening".into();
+            }
+        }
+    }
+}
+
 fn spawn_error(kind: ServerKind, exe: &Path, reason: impl ToString) -> BenchError {
     BenchError::Spawn {
         server: kind.name(),
         path: exe.display().to_string(),
         reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in for the server binary: a shell script in a fresh directory.
+    fn fake_server(dir: &Path, name: &str, script: &str) -> Launch {
+        let exe = dir.join(name);
+        std::fs::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Launch {
+            bench_exe: exe.clone(),
+            pulseboard_exe: exe,
+            buffer_events: 16,
+            pulseboard_env: vec![("PULSEBOARD_MARKET_SEED".into(), "7".into())],
+            work_dir: dir.join("work"),
+        }
+    }
+
+    // One test, so no other test forks while a script is still open for writing (ETXTBSY).
+    #[tokio::test]
+    async fn a_server_is_found_by_its_listening_line_and_a_refusal_by_its_exit() {
+        let dir = std::env::temp_dir().join(format!("pulseboard-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+
+        // Notes the settings it got in its working directory, prints where it listens, then runs
+        // until stopped.
+        let listening = fake_server(
+            &dir,
+            "listening",
+            "echo \"$PULSEBOARD_MARKET_SEED $PULSEBOARD_DATA_DIR $LEPTOS_SITE_ADDR\" > got\n\
+             echo 'listening on http://127.0.0.1:45678'; exec sleep 60",
+        );
+        let server = start(ServerKind::Pulseboard, &listening).await.unwrap();
+        assert_eq!(server.addr, "127.0.0.1:45678".parse::<SocketAddr>().unwrap());
+        let got = std::fs::read_to_string(dir.join("work/got")).unwrap();
+        assert_eq!(got.trim(), format!("7 {} 127.0.0.1:0", dir.join("work/data").display()));
+        let pid = server.pid;
+        let stopping = Instant::now();
+        server.stop().await;
+        assert!(stopping.elapsed() < Duration::from_secs(5), "SIGTERM stops it, no 10 s wait for SIGKILL");
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the child is gone (and reaped)");
+
+        // Refuses its settings: says why on stderr and exits 2 before listening.
+        let refusing = fake_server(&dir, "refusing", "echo 'pulseboard: bad market.symbols' >&2; exit 2");
+        let err = start(ServerKind::Pulseboard, &refusing).await.err().unwrap().to_string();
+        assert!(err.contains("could not start the pulseboard server"), "{err}");
+        assert!(err.contains("exited (exit status: 2) before listening"), "{err}");
+
+        // A line that names no address it can use.
+        let garbled = fake_server(&dir, "garbled", "echo 'listening on http://nowhere'; exec sleep 60");
+        let err = start(ServerKind::Pulseboard, &garbled).await.err().unwrap().to_string();
+        assert!(err.contains("whose address does not parse"), "{err}");
+
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -21,6 +21,7 @@ pub fn raise() -> Result<u64, BenchError> {
             }
         }
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on 64-bit Linux, not on every target.
     Ok(limit.rlim_cur as u64)
 }
 

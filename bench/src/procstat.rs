@@ -66,6 +66,10 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::{
+        io::Write,
+        time::{Duration, Instant},
+    };
 
     #[test]
     fn vm_rss_line() {
@@ -90,13 +94,80 @@ mod tests {
         assert_eq!(parse_tcp_mem_pages(sockstat), Some(317));
         assert_eq!(parse_tcp_mem_pages("UDP: inuse 0 mem 9\n"), None);
         assert_eq!(parse_tcp_mem_pages("TCP: inuse 5 mem\n"), None);
-        assert!(tcp_buffers_kib().is_ok());
+    }
+
+    /// CPU time this thread has used, from the kernel's own per-thread clock (not /proc).
+    fn thread_cpu() -> Duration {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes to a valid, owned timespec.
+        assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) }, 0);
+        Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
     }
 
     #[test]
-    fn this_process_can_be_read() {
+    fn cpu_seconds_grow_by_the_cpu_this_process_burns() {
         let pid = std::process::id();
-        assert!(rss_kib(pid).unwrap() > 0);
-        assert!(cpu_seconds(pid).unwrap() >= 0.0);
+        let wall = Instant::now();
+        let before = cpu_seconds(pid).unwrap();
+        // Burn 300 ms of this thread's CPU (however long the shared machine takes to give it).
+        let start = thread_cpu();
+        let mut spin = 0u64;
+        while thread_cpu() - start < Duration::from_millis(300) {
+            spin = std::hint::black_box(spin.wrapping_add(1));
+        }
+        let grown = cpu_seconds(pid).unwrap() - before;
+        // Clock ticks are 10 ms: allow a few. Other tests run beside this one, so the process may
+        // have burnt more, but never more than every CPU for the whole time.
+        let most = wall.elapsed().as_secs_f64() * std::thread::available_parallelism().unwrap().get() as f64;
+        assert!(grown >= 0.25, "300 ms of CPU burnt, {grown} s counted");
+        assert!(grown <= most + 0.05, "{grown} s of CPU counted in {most} CPU-seconds");
+    }
+
+    #[test]
+    fn rss_counts_memory_this_process_touches() {
+        let pid = std::process::id();
+        let before = rss_kib(pid).unwrap();
+        let mut block = vec![0u8; 64 << 20];
+        for page in block.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        let held = rss_kib(std::hint::black_box(pid)).unwrap();
+        std::hint::black_box(&block);
+        // 64 MiB touched; other tests may free a little meanwhile.
+        assert!(held >= before + 48 * 1024, "RSS {before} KiB, then {held} KiB with 64 MiB touched");
+    }
+
+    #[test]
+    fn tcp_buffers_count_bytes_no_one_reads() {
+        // The kernel counts whole pages and may hold back up to 1 MiB per CPU of what it has
+        // allocated before adding it to this host-wide figure: queue far more than that.
+        let slack_kib = 1024 * std::thread::available_parallelism().unwrap().get() as u64;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let before = tcp_buffers_kib().unwrap();
+        let chunk = vec![7u8; 64 * 1024];
+        let (mut pairs, mut queued) = (Vec::new(), 0usize);
+        // Fill the sender's and the receiver's socket buffers of connections nobody reads.
+        while (queued / 1024) as u64 <= 4 * slack_kib && pairs.len() < 64 {
+            let mut sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (receiver, _) = listener.accept().unwrap();
+            sender.set_nonblocking(true).unwrap();
+            loop {
+                match sender.write(&chunk) {
+                    Ok(n) => queued += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("writing: {e}"),
+                }
+            }
+            pairs.push((sender, receiver));
+        }
+        let after = tcp_buffers_kib().unwrap();
+        let queued_kib = (queued / 1024) as u64;
+        assert!(queued_kib > 4 * slack_kib, "only {queued_kib} KiB queued");
+        assert!(
+            after + slack_kib >= before + queued_kib,
+            "{before} KiB, then {after} KiB with {queued_kib} KiB queued"
+        );
+        // Pages, not KiB, would read a quarter of that (and bytes far more than the host has).
+        assert!(after < before + 4 * queued_kib + slack_kib, "{before} KiB, then {after} KiB");
     }
 }
