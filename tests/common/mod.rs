@@ -104,7 +104,11 @@ impl std::fmt::Debug for RawHead {
 
 impl RawConnection {
     pub async fn connect(server: &RunningServer) -> Self {
-        let socket = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+        Self::connect_to(server.addr).await
+    }
+
+    pub async fn connect_to(addr: std::net::SocketAddr) -> Self {
+        let socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
         Self { socket, pending: Vec::new() }
     }
 
