@@ -86,8 +86,16 @@ async fn a_head_arriving_in_pieces_is_waited_for() {
         socket.write_all(piece.as_bytes()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let head = read_until(&mut socket, "retry:").await;
-    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let answer = read_until(&mut socket, "retry: 2000\n\n").await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    // The direct path's own framing, which hyper's fallback would not give: the pieces were
+    // waited for here, not handed over.
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    for line in ["connection: close", "transfer-encoding: chunked"] {
+        assert!(head.contains(line), "{line:?} missing: {head}");
+    }
+    let (size, chunk) = body.split_once("\r\n").unwrap();
+    assert!(usize::from_str_radix(size, 16).is_ok() && chunk.starts_with("retry: 2000\n\n"), "{body:?}");
 }
 
 #[tokio::test]
@@ -100,11 +108,26 @@ async fn requests_the_direct_path_does_not_speak_are_answered_by_hyper() {
         format!("GET /api/events?topic=h HTTP/1.1\r\nHost: t\r\nX-Big: {big}\r\n\r\n"),
     ];
     for request in requests {
-        let mut socket = TcpStream::connect(server.addr).await.unwrap();
-        socket.write_all(request.as_bytes()).await.unwrap();
-        let head = read_until(&mut socket, "retry:").await;
-        assert!(head.starts_with("HTTP/1.") && head.contains(" 200 OK\r\n"), "{}: {head}", &request[..40]);
-        assert!(!head.contains("connection: close"), "served by hyper: {head}");
+        let mut connection = RawConnection::connect(&server).await;
+        connection.send(&request).await;
+        let head = connection.read_head().await;
+        assert!(head.status_line.starts_with("HTTP/1.") && head.status() == 200, "{}: {head:?}", &request[..40]);
+        assert_eq!(head.header("connection"), None, "served by hyper: {head:?}");
+        connection.read_until(b"retry:").await;
+        // Hyper's own behaviour, which the direct path never has: when the stream ends, an
+        // HTTP/1.1 connection stays open for the next request (HTTP/1.0 closes without keep-alive).
+        wait_for_open_streams(&server, 1).await;
+        client().post(url(&server, "/api/debug/drop-streams")).send().await.unwrap();
+        if request.contains("HTTP/1.1") {
+            connection.read_until(b"\r\n0\r\n\r\n").await;
+            connection.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
+            let next = connection.read_head().await;
+            assert_eq!(next.status(), 200, "a second request on the same socket: {next:?}");
+            assert_eq!(connection.read_body(&next).await, br#"{"status":"ok"}"#);
+        } else {
+            // An HTTP/1.0 body is delimited by the close, without keep-alive.
+            assert!(connection.closed().await, "HTTP/1.0 without keep-alive closes");
+        }
     }
 
     // A malformed request line gets hyper's 400.
@@ -113,11 +136,20 @@ async fn requests_the_direct_path_does_not_speak_are_answered_by_hyper() {
     let answer = read_until(&mut socket, "\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 
-    // A stream asked for on a connection that served a page first: hyper keeps the connection.
-    let client = client();
-    assert_eq!(client.get(url(&server, "/markets")).send().await.unwrap().status(), 200);
-    let response = client.get(url(&server, "/api/events?topic=h")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    // A stream asked for on a connection that served a page first: hyper keeps the connection
+    // and answers the stream on it (the direct path only ever sees a connection's first request).
+    let mut connection = RawConnection::connect(&server).await;
+    connection.send("GET /markets HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    let page = connection.read_head().await;
+    assert_eq!(page.status(), 200, "{page:?}");
+    assert_eq!(page.header("connection"), None, "{page:?}");
+    connection.read_body(&page).await;
+    connection.send("GET /api/events?topic=h HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    let stream = connection.read_head().await;
+    assert_eq!(stream.status(), 200, "the second request on the socket: {stream:?}");
+    assert_eq!(stream.header("content-type"), Some("text/event-stream"), "{stream:?}");
+    assert_eq!(stream.header("connection"), None, "served by hyper: {stream:?}");
+    connection.read_until(b"retry:").await;
 }
 
 #[tokio::test]

@@ -49,6 +49,18 @@ async fn wait_state(server: &pulseboard::server::RunningServer, session: &str, i
     panic!("job {id} never became {state}");
 }
 
+/// Waits until the job's `done` reaches `at_least` (15 s at most).
+async fn wait_done(server: &pulseboard::server::RunningServer, session: &str, id: i64, at_least: u64) {
+    for _ in 0..300 {
+        let (_, body) = detail(server, session, id).await;
+        if body["job"]["progress"]["done"].as_u64().is_some_and(|done| done >= at_least) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} never reached {at_least} done");
+}
+
 async fn session_stream(server: &pulseboard::server::RunningServer, session: &str) -> impl futures::Stream<Item = eventsource_stream::Event> + Unpin {
     use eventsource_stream::Eventsource;
     use futures::StreamExt;
@@ -121,7 +133,8 @@ async fn cancel_stops_a_job_and_other_sessions_cannot_see_or_cancel_it() {
     let me = new_session(&server).await;
     let other = new_session(&server).await;
     let mut other_events = session_stream(&server, &other).await;
-    let (_, id) = call(&server, &me, "/api/jobs/start", "kind=pipeline&stages=6&step_ms=5000").await;
+    // 30 steps of 200 ms: long enough for the checks below, short enough to see it move.
+    let (_, id) = call(&server, &me, "/api/jobs/start", "kind=pipeline&stages=6&step_ms=200").await;
     let id = id.as_i64().unwrap();
     wait_state(&server, &me, id, "running").await;
 
@@ -134,11 +147,23 @@ async fn cancel_stops_a_job_and_other_sessions_cannot_see_or_cancel_it() {
     };
     assert_eq!(status, 403);
 
+    wait_done(&server, &me, id, 1).await;
     let (status, _) = call(&server, &me, "/api/jobs/cancel", &format!("id={id}")).await;
     assert_eq!(status, 200);
     let body = wait_state(&server, &me, id, "cancelled").await;
-    assert!(body["job"]["progress"]["done"].as_u64().unwrap() < 30);
+    let stopped_at = body["job"]["progress"]["done"].as_u64().unwrap();
+    assert!(stopped_at < 30);
+    // Time for two more of its steps, measured by a job of the same steps that keeps running:
+    // the cancelled one did not move, nor log.
+    let (_, control) = call(&server, &me, "/api/jobs/start", "kind=pipeline&stages=1&step_ms=200").await;
+    let control = control.as_i64().unwrap();
+    wait_done(&server, &me, control, 2).await;
+    let (_, after) = detail(&server, &me, id).await;
+    assert_eq!(after["job"]["progress"]["done"].as_u64(), Some(stopped_at), "{after}");
+    assert_eq!(after["job"]["state"], "cancelled");
+    assert_eq!(after["logs"], body["logs"], "no step ran after the cancel");
     assert_eq!(call(&server, &me, "/api/jobs/cancel", &format!("id={id}")).await.0, 409);
+    wait_state(&server, &me, control, "succeeded").await;
 
     // A shared job is visible to the other session.
     let (_, shared) = call(&server, &me, "/api/jobs/start", "kind=pipeline&stages=1&step_ms=10&shared=on").await;

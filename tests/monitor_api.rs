@@ -53,7 +53,18 @@ async fn metrics_parse_and_counters_move_with_events() {
     assert!(value(&before, "process_resident_memory_bytes", None) > 0.0);
     let total_cpu = value(&before, "pulseboard_host_cpu_usage_percent", Some(("cpu", "total")));
     assert!((0.0..=100.0).contains(&total_cpu));
-    assert!(value(&before, "pulseboard_host_cpu_usage_percent", Some(("cpu", "0"))) >= 0.0);
+    // Every core's usage is a percentage, and there is at least one core beside the total.
+    let cores: Vec<(String, f64)> = before
+        .samples
+        .iter()
+        .filter(|s| s.metric == "pulseboard_host_cpu_usage_percent" && s.labels.get("cpu") != Some("total"))
+        .map(|s| match s.value {
+            Value::Gauge(v) | Value::Untyped(v) => (s.labels.get("cpu").unwrap_or_default().to_string(), v),
+            ref other => panic!("cpu usage is {other:?}"),
+        })
+        .collect();
+    assert!(cores.iter().any(|(cpu, _)| cpu == "0"), "{cores:?}");
+    assert!(cores.iter().all(|(_, usage)| (0.0..=100.0).contains(usage)), "{cores:?}");
     assert!(value(&before, "pulseboard_data_disk_total_bytes", None) > 0.0);
     assert!(matches!(
         before.samples.iter().find(|s| s.metric == "pulseboard_hub_events_published_total").unwrap().value,
@@ -149,6 +160,11 @@ async fn sample_stream_is_latest_wins_and_resumes() {
     let next = take(&mut resumed, 1).await.remove(0);
     let next_at = serde_json::from_str::<serde_json::Value>(&next.data).unwrap()["at_ms"].as_i64().unwrap();
     assert!(next_at - first_at < 1000, "after the newest sample, live samples follow");
+    assert!(next_at > first_at, "each sample is newer than the one before");
+    // The first sample after the resume is the newest one, not the next of the backlog: samples
+    // are 100 ms apart, and the stream was away for 1000 ms (a replay would start 100 ms later).
+    let left_at = serde_json::from_str::<serde_json::Value>(&got[1].data).unwrap()["at_ms"].as_i64().unwrap();
+    assert!(first_at - left_at >= 700, "the backlog was skipped: {} ms after the last sample seen", first_at - left_at);
 }
 
 #[tokio::test]

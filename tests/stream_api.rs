@@ -52,6 +52,39 @@ async fn stream_starts_with_retry_and_is_never_compressed() {
     assert_eq!(page.headers()["content-encoding"], "gzip");
 }
 
+/// What a browser does: load a page (compressed), then open a stream on the same kept-alive
+/// connection. Such a stream is served by hyper, and for the stream server functions inside the
+/// compression layer: it is never compressed, and its events arrive as plain text at once.
+#[tokio::test]
+async fn a_stream_after_a_page_on_the_same_connection_is_never_compressed() {
+    use leptos::server_fn::ServerFn;
+    let server = start_server(|_| {}).await;
+    let function_stream = format!("{}?topic=kept", pulseboard::inspector::TopicEvents::PATH);
+    for (page_path, stream_path) in [("/markets", "/api/events?topic=kept"), ("/", function_stream.as_str())] {
+        let mut connection = RawConnection::connect(&server).await;
+        connection.send(&format!("GET {page_path} HTTP/1.1\r\nHost: test\r\nAccept-Encoding: gzip\r\n\r\n")).await;
+        let page = connection.read_head().await;
+        assert_eq!(page.status(), 200, "{page_path}: {page:?}");
+        assert_eq!(page.header("content-encoding"), Some("gzip"), "the page itself is compressed: {page:?}");
+        connection.read_body(&page).await;
+
+        connection
+            .send(&format!(
+                "GET {stream_path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\nAccept-Encoding: gzip, br\r\n\r\n"
+            ))
+            .await;
+        let head = connection.read_head().await;
+        assert_eq!(head.status(), 200, "{stream_path}: {head:?}");
+        assert_eq!(head.header("content-type"), Some("text/event-stream"), "{stream_path}: {head:?}");
+        assert_eq!(head.header("content-encoding"), None, "{stream_path}: streams are not compressed: {head:?}");
+        assert_eq!(head.header("connection"), None, "{stream_path}: served by hyper, kept alive: {head:?}");
+        connection.read_until(b"retry: 2000\n\n").await;
+        let id = publish(&server, "kept", Some("note"), "in the clear").await;
+        let frame = format!("id: {id}\nevent: note\ndata: in the clear\n\n");
+        connection.read_until(frame.as_bytes()).await;
+    }
+}
+
 #[tokio::test]
 async fn several_topics_on_one_stream() {
     let server = start_server(|_| {}).await;

@@ -34,18 +34,94 @@ test('a started job is watched live until its bar reaches 100 %', async ({ page 
   await expect(page.locator('[aria-live="polite"].sr-only')).toHaveText(/Pipeline of 2 stages: succeeded/);
 });
 
+/// The server's view of a job (the same session's cookies).
+async function serverJob(page: Page, id: string) {
+  const response = await page.request.get(`/api/jobs/detail?id=${id}`);
+  expect(response.status()).toBe(200);
+  return (await response.json()) as { job: { state: string; progress: { done: number } }; logs: string[] };
+}
+
 test('cancel stops a running job', async ({ page }) => {
   await page.goto('/');
   await hydrated(page);
-  await startPipeline(page, 6, 1000);
-  const row = rows(page).first();
+  const before = await rows(page).count();
+  await startPipeline(page, 6, 300);
+  await expect(rows(page)).toHaveCount(before + 1);
+  const id = (await rows(page).first().getAttribute('data-id'))!;
+  const row = page.locator(`li.job[data-id="${id}"]`);
   await expect(row.locator('.badge').first()).toHaveText('running');
+  await expect.poll(async () => (await serverJob(page, id)).job.progress.done).toBeGreaterThanOrEqual(1);
   await row.getByRole('button', { name: /^Cancel/ }).click();
   await expect(row.locator('.badge').first()).toHaveText('cancelled', { timeout: 5_000 });
   await expect(row.getByRole('button', { name: /^Retry/ })).toBeVisible();
   const stopped = await row.getByRole('progressbar').getAttribute('aria-valuenow');
-  await page.waitForTimeout(1500);
+  const atCancel = await serverJob(page, id);
+  expect(atCancel.job.state).toBe('cancelled');
+  // Long enough for two more of its steps, measured by a job of the same steps that runs on.
+  await startPipeline(page, 1, 300);
+  const control = rows(page).first();
+  await expect(control).not.toHaveAttribute('data-id', id);
+  const controlId = (await control.getAttribute('data-id'))!;
+  await expect.poll(async () => (await serverJob(page, controlId)).job.progress.done).toBeGreaterThanOrEqual(2);
+  const later = await serverJob(page, id);
+  expect(later.job.progress.done).toBe(atCancel.job.progress.done);
+  expect(later.logs).toEqual(atCancel.logs);
   expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe(stopped);
+});
+
+test('retry starts a cancelled job again, and the new one runs to its end', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const count = await rows(page).count();
+  await startPipeline(page, 1, 400);
+  await expect(rows(page)).toHaveCount(count + 1);
+  const id = (await rows(page).first().getAttribute('data-id'))!;
+  const original = page.locator(`li.job[data-id="${id}"]`);
+  await expect(original.locator('.badge').first()).toHaveText('running');
+  await original.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(original.locator('.badge').first()).toHaveText('cancelled');
+  const before = await rows(page).count();
+
+  await original.getByRole('button', { name: /^Retry/ }).click();
+  await expect(rows(page)).toHaveCount(before + 1);
+  const retried = rows(page).first();
+  await expect(retried).not.toHaveAttribute('data-id', id);
+  const retriedId = (await retried.getAttribute('data-id'))!;
+  await expect(retried.locator('.badge').first()).toHaveText('succeeded', { timeout: 15_000 });
+  await expect(retried.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
+  // The same kind and parameters, on the server too; the original stays cancelled.
+  const job = (await serverJob(page, retriedId)).job as any;
+  expect([job.kind, job.label, job.state]).toEqual(['pipeline', 'Pipeline of 1 stages', 'succeeded']);
+  expect((await serverJob(page, id)).job.state).toBe('cancelled');
+  await expect(original.locator('.badge').first()).toHaveText('cancelled');
+});
+
+test('the job page shows its log growing live while the job runs', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const count = await rows(page).count();
+  await startPipeline(page, 3, 500);
+  await expect(rows(page)).toHaveCount(count + 1);
+  const id = (await rows(page).first().getAttribute('data-id'))!;
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await expect(page.locator('.connection-label')).toHaveText('live');
+  // A full page load would wipe this: every line below arrives over the stream.
+  await page.evaluate(() => ((window as any).__stayed = true));
+  const log = page.getByLabel('Log');
+  const text = async () => ((await log.count()) ? (await log.textContent()) ?? '' : '');
+  // 7.5 s of work: far from done when the page is shown.
+  const first = await text();
+  expect(first).not.toContain('stage 3 of 3 done');
+  await expect(log).toContainText('fetch 5/5', { timeout: 10_000 });
+  await expect(log).toContainText('stage: transform');
+  await expect(log).toContainText('stage 3 of 3 done', { timeout: 15_000 });
+  expect((await text()).split('\n').length).toBeGreaterThan(first.split('\n').length);
+  await expect(page.locator('.badge').first()).toHaveText('succeeded');
+  expect(await page.evaluate(() => (window as any).__stayed)).toBe(true);
+  // The lines shown are the server's log, in order.
+  const server = await serverJob(page, id);
+  expect(((await log.textContent()) ?? '').split('\n')).toEqual(server.logs);
 });
 
 test('a bad parameter is reported beside its field', async ({ page }) => {

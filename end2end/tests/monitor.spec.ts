@@ -66,16 +66,20 @@ test('the window selector changes the charted range, in the client', async ({ pa
 });
 
 test('all panels share one stream, closed when the page is left', async ({ page, request }) => {
-  // Open streams on the monitor topic, as /metrics reports them.
-  const monitorStreams = async () => {
-    const text = await (await request.get('/metrics')).text();
-    const line = text.split('\n').find((l) => l.startsWith('pulseboard_hub_topic_subscribers{topic="monitor.samples"}'));
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+  // Streams open on the monitor topic, as the hub counts them.
+  const monitorStreams = async () =>
+    ((await (await request.get('/api/debug/stats')).json()).subscribers_per_topic['monitor.samples'] ?? 0) as number;
   // Pages of earlier tests are closed; their streams end at the next sample.
   await expect.poll(monitorStreams).toBe(0);
   await openMonitor(page);
-  await expect.poll(monitorStreams).toBe(1);
+  // The gauges and the charts each subscribe to the sample stream from the snapshot's id. Once
+  // both have drawn a live sample, both subscriptions are open: one connection between them.
+  const cpu = chart(page, 'CPU');
+  const uptime = page.locator('td[data-figure="uptime"]');
+  const [end, up] = [await cpu.getAttribute('data-end-ms'), await uptime.textContent()];
+  await expect.poll(() => cpu.getAttribute('data-end-ms'), { timeout: 5_000 }).not.toBe(end);
+  await expect.poll(() => uptime.textContent(), { timeout: 5_000 }).not.toBe(up);
+  expect(await monitorStreams()).toBe(1);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Jobs');
   await expect.poll(monitorStreams).toBe(0);
@@ -99,14 +103,35 @@ test('a tab shown again gets the newest sample, not the backlog', async ({ page,
   const cpu = chart(page, 'CPU');
   await setVisibility(page, true);
   await expect(page.locator('.connection-label')).toHaveText('paused');
-  const hiddenAt = await cpu.getAttribute('data-end-ms');
-  await page.waitForTimeout(3_500);
+  const hiddenAt = Number(await cpu.getAttribute('data-end-ms'));
+  // Every value the chart's end takes from now on, in order (several changes within one task
+  // arrive as several records, each with the value before it).
+  await page.evaluate(() => {
+    const figure = [...document.querySelectorAll('figure.chart')].find((f) => f.querySelector('figcaption')?.textContent?.includes('CPU'))!;
+    const w = window as any;
+    w.__endsBefore = [];
+    w.__ends = () => [...w.__endsBefore.slice(1), Number(figure.getAttribute('data-end-ms'))];
+    new MutationObserver((records) => {
+      for (const record of records) w.__endsBefore.push(Number(record.oldValue));
+    }).observe(figure, { attributes: true, attributeFilter: ['data-end-ms'], attributeOldValue: true });
+  });
+  // Away until the server has taken three more samples.
+  const newest = async () => (await (await request.get('/api/monitor/snapshot?window=5')).json()).latest.at_ms as number;
+  await expect.poll(newest, { timeout: 10_000 }).toBeGreaterThanOrEqual(hiddenAt + 3_000);
   const before = await conflated();
   await setVisibility(page, false);
   await expect(page.locator('.connection-label')).toHaveText('live');
   // Resumed after the last sample seen: the samples taken meanwhile were skipped but one.
   await expect.poll(conflated).toBeGreaterThanOrEqual(before + 2);
-  await expect.poll(() => cpu.getAttribute('data-end-ms')).not.toBe(hiddenAt);
+  await expect.poll(() => cpu.getAttribute('data-end-ms')).not.toBe(String(hiddenAt));
+  // The first sample drawn is the newest (samples are 1 s apart, three or more were taken while
+  // hidden; a replayed backlog would start 1 s after the last one seen), then live ones follow.
+  const ends = async () => (await page.evaluate(() => (window as any).__ends())) as number[];
+  await expect.poll(async () => (await ends()).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+  const [first, second] = await ends();
+  expect(first - hiddenAt, `first sample ${first - hiddenAt} ms after the last one seen`).toBeGreaterThanOrEqual(3_000);
+  expect(second - first).toBeGreaterThan(0);
+  expect(second - first).toBeLessThan(2_000);
 });
 
 test('metrics, health and readiness endpoints answer', async ({ request }) => {

@@ -17,8 +17,17 @@ test.describe('server-rendered pages without JavaScript', () => {
       await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link')).toHaveText([
         'Jobs', 'Markets', 'Monitor', 'Inspector',
       ]);
-      // Nothing hydrated the page: the marker set by the client is absent.
+      // Nothing hydrated the page, and these are values hydration changes: the client's marker,
+      // the connection indicator (every page opens a stream once hydrated: "connecting", then
+      // "live") and the theme toggle, whose click handler runs synchronously once hydrated.
       await expect(page.locator('.app')).not.toHaveAttribute('data-hydrated', 'true');
+      await expect(page.locator('.connection-label')).toHaveText('idle');
+      const toggle = page.getByRole('button', { name: 'Dark theme' });
+      await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+      await toggle.click();
+      expect(await page.locator('.app').getAttribute('data-theme')).toBe('light');
+      expect(await toggle.getAttribute('aria-pressed')).toBe('false');
+      await expect(page.getByRole('button', { name: 'Light theme' })).toHaveCount(0);
     });
   }
 });

@@ -1,6 +1,7 @@
 //! The monitor page: gauges of the newest sample, charts of the chosen window, the process and
 //! stream figures. Server-rendered from the snapshot, then live: one stream (latest wins) that
-//! every panel folds.
+//! every panel folds. The gauges and the charts subscribe each on their own (`follow_samples`) from
+//! the snapshot's id, and share one connection.
 
 use super::{
     api::{monitor_snapshot, MonitorEvents, MonitorView},
@@ -69,55 +70,48 @@ pub fn MonitorPage() -> impl IntoView {
     }
 }
 
-/// Every panel, folding the one stream of samples.
+/// Follows the sample stream from the snapshot's id for one panel: `on_sample` gets each sample
+/// newer than the panel's `latest`; a reset, or a gap of more than `gap_ms` (a tab shown again after
+/// a while, a reconnect), reloads the snapshot instead. Panels calling this with the same snapshot
+/// open the stream from the same point, so `use_event_stream` gives them one shared connection.
+fn follow_samples(
+    last_id: String,
+    latest: RwSignal<Option<Sample>>,
+    gap_ms: i64,
+    on_reset: Callback<()>,
+    on_sample: impl Fn(Sample) + 'static,
+) -> Signal<crate::streams::ConnectionState> {
+    use_event_stream(MonitorEvents {}, Some(last_id), move |event: StreamEvent<Json<Sample>>| match event {
+        StreamEvent::Item { item: Json(sample), .. } => {
+            let previous = latest.with_untracked(|l| l.as_ref().map(|s| s.at_ms));
+            match previous {
+                // Already in the snapshot.
+                Some(at) if sample.at_ms <= at => {}
+                Some(at) if sample.at_ms - at > gap_ms => on_reset.run(()),
+                _ => {
+                    on_sample(sample.clone());
+                    latest.set(Some(sample));
+                }
+            }
+        }
+        StreamEvent::Reset { .. } => on_reset.run(()),
+        StreamEvent::Invalid { .. } => {}
+    })
+}
+
+/// The gauges, per-core bars and figures of the newest sample; the charts are a panel of their own
+/// on the same stream.
 #[component]
 fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
     let window = Window { minutes: snapshot.window_minutes, step_ms: snapshot.step_ms };
-    let gap_ms = GAP_INTERVALS * snapshot.interval_ms as i64;
-    let thresholds = snapshot.thresholds;
-    let points = RwSignal::new(snapshot.points);
-    let latest = RwSignal::new(snapshot.latest);
-    let state = use_event_stream(MonitorEvents {}, Some(snapshot.last_id), move |event: StreamEvent<Json<Sample>>| {
-        match event {
-            StreamEvent::Item { item: Json(sample), .. } => {
-                let previous = latest.with_untracked(|l| l.as_ref().map(|s| s.at_ms));
-                match previous {
-                    // Already in the snapshot.
-                    Some(at) if sample.at_ms <= at => {}
-                    Some(at) if sample.at_ms - at > gap_ms.max(window.step_ms) => on_reset.run(()),
-                    _ => {
-                        points.update(|p| fold_live(p, sample.point(), window));
-                        latest.set(Some(sample));
-                    }
-                }
-            }
-            StreamEvent::Reset { .. } => on_reset.run(()),
-            StreamEvent::Invalid { .. } => {}
-        }
-    });
-
-    let end_ms = Signal::derive(move || latest.with(|l| l.as_ref().map_or(0, |s| s.at_ms)));
-    let series = move |list: SeriesSpec| {
-        Signal::derive(move || {
-            let now = latest.with(|l| l.as_ref().map(Sample::point));
-            points.with(|p| {
-                list.iter()
-                    .map(|(label, class, value)| Series {
-                        label,
-                        class,
-                        points: p.iter().map(|point| (point.at_ms, value(point))).collect(),
-                        current: now.as_ref().map(value),
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-    };
-    let span_ms = window.span_ms();
+    let gap_ms = (GAP_INTERVALS * snapshot.interval_ms as i64).max(window.step_ms);
+    let (thresholds, interval_ms) = (snapshot.thresholds, snapshot.interval_ms);
+    let latest = RwSignal::new(snapshot.latest.clone());
+    let state = follow_samples(snapshot.last_id.clone(), latest, gap_ms, on_reset, |_| {});
     let sample = move |f: fn(&Sample) -> String| move || latest.with(|l| l.as_ref().map_or_else(|| "–".to_string(), f));
-
     view! {
         <p class="stream-state">
-            "Samples every "{units::duration_ms(snapshot.interval_ms)}", live: "
+            "Samples every "{units::duration_ms(interval_ms)}", live: "
             <span class="state" data-state=move || state.get().label()>{move || state.get().label()}</span>
         </p>
         <Show when=move || latest.with(Option::is_none)>
@@ -176,18 +170,7 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
                 })
                 .collect_view()}
         </ol>
-        <div class="charts">
-            <LineChart title="CPU" unit=Unit::Percent span_ms end_ms y_max=100.0 thresholds=thresholds.cpu
-                series=series(&[("total", "series-1", |p| p.cpu_percent)])/>
-            <LineChart title="Memory" unit=Unit::Percent span_ms end_ms y_max=100.0 thresholds=thresholds.memory
-                series=series(&[("used", "series-1", |p| p.memory_percent)])/>
-            <LineChart title="Network" unit=Unit::BytesPerSec span_ms end_ms
-                series=series(&[("received", "series-1", |p| p.net_rx_per_sec), ("sent", "series-2", |p| p.net_tx_per_sec)])/>
-            <LineChart title="Events" unit=Unit::PerSec span_ms end_ms
-                series=series(&[("published", "series-1", |p| p.published_per_sec), ("delivered", "series-2", |p| p.delivered_per_sec)])/>
-            <LineChart title="Subscribers" unit=Unit::Count span_ms end_ms
-                series=series(&[("subscribers", "series-1", |p| p.subscribers)])/>
-        </div>
+        <Charts snapshot window gap_ms on_reset/>
         <div class="figures">
             <table class="process" aria-label="Process">
                 <caption>"Process"</caption>
@@ -230,6 +213,48 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
+        </div>
+    }
+}
+
+/// The charts of the window: the snapshot's points, then each live sample folded in.
+#[component]
+fn Charts(snapshot: MonitorView, window: Window, gap_ms: i64, on_reset: Callback<()>) -> impl IntoView {
+    let thresholds = snapshot.thresholds;
+    let points = RwSignal::new(snapshot.points);
+    let latest = RwSignal::new(snapshot.latest);
+    follow_samples(snapshot.last_id, latest, gap_ms, on_reset, move |sample| {
+        points.update(|p| fold_live(p, sample.point(), window));
+    });
+    let end_ms = Signal::derive(move || latest.with(|l| l.as_ref().map_or(0, |s| s.at_ms)));
+    let series = move |list: SeriesSpec| {
+        Signal::derive(move || {
+            let now = latest.with(|l| l.as_ref().map(Sample::point));
+            points.with(|p| {
+                list.iter()
+                    .map(|(label, class, value)| Series {
+                        label,
+                        class,
+                        points: p.iter().map(|point| (point.at_ms, value(point))).collect(),
+                        current: now.as_ref().map(value),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let span_ms = window.span_ms();
+    view! {
+        <div class="charts">
+            <LineChart title="CPU" unit=Unit::Percent span_ms end_ms y_max=100.0 thresholds=thresholds.cpu
+                series=series(&[("total", "series-1", |p| p.cpu_percent)])/>
+            <LineChart title="Memory" unit=Unit::Percent span_ms end_ms y_max=100.0 thresholds=thresholds.memory
+                series=series(&[("used", "series-1", |p| p.memory_percent)])/>
+            <LineChart title="Network" unit=Unit::BytesPerSec span_ms end_ms
+                series=series(&[("received", "series-1", |p| p.net_rx_per_sec), ("sent", "series-2", |p| p.net_tx_per_sec)])/>
+            <LineChart title="Events" unit=Unit::PerSec span_ms end_ms
+                series=series(&[("published", "series-1", |p| p.published_per_sec), ("delivered", "series-2", |p| p.delivered_per_sec)])/>
+            <LineChart title="Subscribers" unit=Unit::Count span_ms end_ms
+                series=series(&[("subscribers", "series-1", |p| p.subscribers)])/>
         </div>
     }
 }

@@ -70,3 +70,120 @@ pub async fn publish(server: &RunningServer, topic: &str, event: Option<&str>, b
     let json: serde_json::Value = response.json().await.unwrap();
     json["id"].as_str().expect("id in response").to_string()
 }
+
+/// One raw HTTP/1.1 connection, for tests that must see the framing itself or send several
+/// requests over the same socket (reqwest hides which connection a request took).
+pub struct RawConnection {
+    socket: tokio::net::TcpStream,
+    /// Bytes read but not consumed yet (the start of the next response, say).
+    pending: Vec<u8>,
+}
+
+/// A response head: the status line and header lines, names in lower case.
+pub struct RawHead {
+    pub status_line: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl RawHead {
+    pub fn status(&self) -> u16 {
+        self.status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+
+    /// The value of header `name` (lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for RawHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}", self.status_line, self.headers)
+    }
+}
+
+impl RawConnection {
+    pub async fn connect(server: &RunningServer) -> Self {
+        Self::connect_to(server.addr).await
+    }
+
+    pub async fn connect_to(addr: std::net::SocketAddr) -> Self {
+        let socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        Self { socket, pending: Vec::new() }
+    }
+
+    pub async fn send(&mut self, request: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.socket.write_all(request.as_bytes()).await.expect("write request");
+    }
+
+    /// Reads more bytes into `pending`; fails the test after 5 s or when the peer closes.
+    async fn fill(&mut self, waiting_for: &str) {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 8192];
+        let read = tokio::time::timeout(Duration::from_secs(5), self.socket.read(&mut buf)).await;
+        let n = read
+            .unwrap_or_else(|_| panic!("waited 5 s for {waiting_for}; have {:?}", String::from_utf8_lossy(&self.pending)))
+            .expect("read");
+        assert!(n > 0, "connection closed while waiting for {waiting_for}; have {:?}", String::from_utf8_lossy(&self.pending));
+        self.pending.extend_from_slice(&buf[..n]);
+    }
+
+    /// Consumes and returns everything up to and including `needle`.
+    pub async fn read_until(&mut self, needle: &[u8]) -> Vec<u8> {
+        loop {
+            if let Some(at) = self.pending.windows(needle.len()).position(|w| w == needle) {
+                return self.pending.drain(..at + needle.len()).collect();
+            }
+            self.fill(&String::from_utf8_lossy(needle)).await;
+        }
+    }
+
+    async fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        while self.pending.len() < n {
+            self.fill(&format!("{n} bytes")).await;
+        }
+        self.pending.drain(..n).collect()
+    }
+
+    pub async fn read_head(&mut self) -> RawHead {
+        let head = String::from_utf8(self.read_until(b"\r\n\r\n").await).expect("head is text");
+        let mut lines = head.trim_end().split("\r\n");
+        let status_line = lines.next().unwrap_or_default().to_string();
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        RawHead { status_line, headers }
+    }
+
+    /// Reads the whole body `head` announces (`content-length` or chunked), leaving the
+    /// connection at the start of the next response.
+    pub async fn read_body(&mut self, head: &RawHead) -> Vec<u8> {
+        if let Some(length) = head.header("content-length") {
+            return self.read_exact(length.parse().expect("content-length")).await;
+        }
+        assert_eq!(head.header("transfer-encoding"), Some("chunked"), "a body without length: {head:?}");
+        let mut body = Vec::new();
+        loop {
+            let line = String::from_utf8(self.read_until(b"\r\n").await).expect("chunk size line");
+            let size = usize::from_str_radix(line.trim_end().split(';').next().unwrap(), 16).expect("chunk size");
+            if size == 0 {
+                // Trailers (none expected), then the blank line.
+                while self.read_until(b"\r\n").await != b"\r\n" {}
+                return body;
+            }
+            body.extend(self.read_exact(size).await);
+            assert_eq!(self.read_exact(2).await, b"\r\n", "chunk ends with CRLF");
+        }
+    }
+
+    /// Whether the peer closes the connection within 5 s; what it sent until then is dropped.
+    pub async fn closed(&mut self) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), self.socket.read_to_end(&mut rest)).await;
+        self.pending.clear();
+        matches!(closed, Ok(Ok(_)))
+    }
+}
