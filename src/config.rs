@@ -11,15 +11,15 @@
 //! A missing or malformed file, an unknown key or a bad value is a [`ConfigError`] that names the
 //! file or variable and the key: the server refuses to start rather than guess.
 
+use crate::{
+    jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
+    streams::StreamSettings,
+};
 use figment::{
     providers::{Env, Format, Toml},
     Figment,
 };
 use leptos::config::LeptosOptions;
-use crate::{
-    jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
-    streams::StreamSettings,
-};
 use serde::{Deserialize, Serialize};
 use std::{
     path::{Path, PathBuf},
@@ -146,10 +146,8 @@ pub fn resolve_path(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigEr
 pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
     let mut figment = Figment::new().merge(Toml::string(EMBEDDED_DEFAULTS));
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Unreadable { path: path.to_path_buf(), source })?;
         // Check the syntax ourselves so the error names the file; figment then reads the file,
         // so a value error names it too.
         if let Err(err) = text.parse::<toml::Table>() {
@@ -157,9 +155,8 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment
-        .merge(env_layer("LEPTOS_", "leptos", &[]))
-        .merge(env_layer("PULSEBOARD_", "pulseboard", &["config"]));
+    figment =
+        figment.merge(env_layer("LEPTOS_", "leptos", &[])).merge(env_layer("PULSEBOARD_", "pulseboard", &["config"]));
 
     let leptos: LeptosOptions =
         figment.focus("leptos").extract().map_err(|err| ConfigError::Invalid(describe_in("leptos", err)))?;

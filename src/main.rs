@@ -15,10 +15,7 @@ struct Args {
 fn main() -> ExitCode {
     // Rendering Leptos views recurses deeply (more so in debug builds): give every runtime
     // thread room instead of the 2 MiB default.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(8 * 1024 * 1024)
-        .build();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(8 * 1024 * 1024).build();
     match runtime {
         Ok(runtime) => runtime.block_on(serve()),
         Err(err) => {
@@ -33,8 +30,7 @@ async fn serve() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
     let args = Args::parse();

@@ -13,7 +13,12 @@ async fn new_session(server: &pulseboard::server::RunningServer) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-async fn call(server: &pulseboard::server::RunningServer, session: &str, path: &str, form: &str) -> (u16, serde_json::Value) {
+async fn call(
+    server: &pulseboard::server::RunningServer,
+    session: &str,
+    path: &str,
+    form: &str,
+) -> (u16, serde_json::Value) {
     let response = client()
         .post(url(server, path))
         .header("cookie", session)
@@ -28,17 +33,18 @@ async fn call(server: &pulseboard::server::RunningServer, session: &str, path: &
 }
 
 async fn detail(server: &pulseboard::server::RunningServer, session: &str, id: i64) -> (u16, serde_json::Value) {
-    let response = client()
-        .get(url(server, &format!("/api/jobs/detail?id={id}")))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client().get(url(server, &format!("/api/jobs/detail?id={id}"))).header("cookie", session).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-async fn wait_state(server: &pulseboard::server::RunningServer, session: &str, id: i64, state: &str) -> serde_json::Value {
+async fn wait_state(
+    server: &pulseboard::server::RunningServer,
+    session: &str,
+    id: i64,
+    state: &str,
+) -> serde_json::Value {
     for _ in 0..300 {
         let (_, body) = detail(server, session, id).await;
         if body["job"]["state"] == state {
@@ -61,15 +67,13 @@ async fn wait_done(server: &pulseboard::server::RunningServer, session: &str, id
     panic!("job {id} never reached {at_least} done");
 }
 
-async fn session_stream(server: &pulseboard::server::RunningServer, session: &str) -> impl futures::Stream<Item = eventsource_stream::Event> + Unpin {
+async fn session_stream(
+    server: &pulseboard::server::RunningServer,
+    session: &str,
+) -> impl futures::Stream<Item = eventsource_stream::Event> + Unpin {
     use eventsource_stream::Eventsource;
     use futures::StreamExt;
-    let response = client()
-        .get(url(server, "/api/streams/jobs"))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
+    let response = client().get(url(server, "/api/streams/jobs")).header("cookie", session).send().await.unwrap();
     assert_eq!(response.status(), 200);
     Box::pin(response.bytes_stream().eventsource().map(|e| e.unwrap()))
 }
@@ -213,7 +217,8 @@ async fn external_producers_report_progress() {
     assert_eq!(body["job"]["progress"]["done"], 2);
     assert_eq!(body["job"]["stage"], "test");
     assert_eq!(body["logs"][0], "ok 1");
-    let finished = report(serde_json::json!({"done": 3, "state": "succeeded", "result": "green"}), Some(token)).await.unwrap();
+    let finished =
+        report(serde_json::json!({"done": 3, "state": "succeeded", "result": "green"}), Some(token)).await.unwrap();
     assert_eq!(finished.status(), 200);
     assert_eq!(report(serde_json::json!({"done": 3}), Some(token)).await.unwrap().status(), 409);
 }

@@ -125,7 +125,12 @@ impl Process {
     }
 
     async fn publish(&self, topic: &str, body: &str) -> String {
-        let response = client().post(self.url(&format!("/api/publish?topic={topic}"))).body(body.to_string()).send().await.unwrap();
+        let response = client()
+            .post(self.url(&format!("/api/publish?topic={topic}")))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string()
     }
@@ -200,7 +205,8 @@ async fn start_job(server: &Process, session: &str, form: &str) -> i64 {
 }
 
 async fn job_state(server: &Process, session: &str, id: i64) -> String {
-    let response = client().get(server.url(&format!("/api/jobs/detail?id={id}"))).header("cookie", session).send().await.unwrap();
+    let response =
+        client().get(server.url(&format!("/api/jobs/detail?id={id}"))).header("cookie", session).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     body["job"]["state"].as_str().unwrap().to_string()
@@ -287,7 +293,8 @@ async fn the_pulseboard_config_variable_names_the_configuration_file() {
     let response = client().get(server.url("/api/events?topic=configured")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.bytes_stream();
-    let first = tokio::time::timeout(Duration::from_secs(5), body.next()).await.expect("retry at once").unwrap().unwrap();
+    let first =
+        tokio::time::timeout(Duration::from_secs(5), body.next()).await.expect("retry at once").unwrap().unwrap();
     assert_eq!(&first[..], b"retry: 4321\n\n", "the file's sse-retry-ms, not the default 2000");
     drop(body);
     server.terminate();

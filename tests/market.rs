@@ -69,14 +69,8 @@ async fn outside_ticks_drive_the_board_and_malformed_ones_are_refused() {
     assert_eq!(quote["volume"], 400);
 
     // The snapshot the page renders knows the new symbol; the malformed ticks left no trace.
-    let snapshot: serde_json::Value = http
-        .get(url(&server, "/api/market/snapshot?symbols%5B0%5D=ZED.X"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snapshot: serde_json::Value =
+        http.get(url(&server, "/api/market/snapshot?symbols%5B0%5D=ZED.X")).send().await.unwrap().json().await.unwrap();
     assert_eq!(snapshot["quotes"][0]["last"], 13.0);
     assert!(!snapshot["symbols"].as_array().unwrap().iter().any(|s| s == "zed"));
 }

@@ -31,12 +31,8 @@ async fn published_events_arrive_with_ids_types_and_exact_data() {
 #[tokio::test]
 async fn stream_starts_with_retry_and_is_never_compressed() {
     let server = start_server(|s| s.pulseboard.streams.retry_ms = 1234).await;
-    let response = client()
-        .get(url(&server, "/api/events?topic=t"))
-        .header("accept-encoding", "gzip, br")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client().get(url(&server, "/api/events?topic=t")).header("accept-encoding", "gzip, br").send().await.unwrap();
     assert!(response.headers().get("content-encoding").is_none(), "event streams are not compressed");
     let mut body = response.bytes_stream();
     let first = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut body))
@@ -126,11 +122,9 @@ async fn stale_unknown_or_malformed_ids_start_with_reset_then_live() {
     for n in 1..4 {
         publish(&server, "s", None, &n.to_string()).await;
     }
-    for (last, reason) in [
-        (old.as_str(), "history-expired"),
-        ("00000000-1", "unknown-id"),
-        ("not an id", "malformed-id"),
-    ] {
+    for (last, reason) in
+        [(old.as_str(), "history-expired"), ("00000000-1", "unknown-id"), ("not an id", "malformed-id")]
+    {
         let (_, mut events) = subscribe(&url(&server, "/api/events?topic=s"), Some(last)).await;
         let reset = take(&mut events, 1).await.remove(0);
         assert_eq!(reset.event, "reset", "for {last}");
@@ -168,15 +162,14 @@ async fn bad_requests_get_clear_errors() {
 
     // A chunked body without Content-Length is limited too.
     let chunks = futures::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 100])));
-    let response = http
-        .post(url(&server, "/api/publish?topic=a"))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        http.post(url(&server, "/api/publish?topic=a")).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
     assert_eq!(response.status(), 413);
     // Exactly at the limit is fine.
-    assert_eq!(http.post(url(&server, "/api/publish?topic=a")).body("x".repeat(1024)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.post(url(&server, "/api/publish?topic=a")).body("x".repeat(1024)).send().await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -198,7 +191,11 @@ async fn stream_server_function_serves_plain_sse() {
     assert_eq!(take(&mut resumed, 1).await[0].data, "next");
 
     // A bad argument is a 400 with the reason, not a 500.
-    let response = client().get(url(&server, &format!("{}?topic=no%20spaces", pulseboard::inspector::TopicEvents::PATH))).send().await.unwrap();
+    let response = client()
+        .get(url(&server, &format!("{}?topic=no%20spaces", pulseboard::inspector::TopicEvents::PATH)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("contains ' '"));
 }

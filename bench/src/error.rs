@@ -9,19 +9,11 @@ pub enum BenchError {
     #[error("could not raise the file-descriptor limit: {0}")]
     FdLimit(String),
     #[error("{subscribers} subscribers need {subscribers} + {headroom} file descriptors, but the limit is {limit}")]
-    TooManySubscribers {
-        subscribers: usize,
-        limit: u64,
-        headroom: u64,
-    },
+    TooManySubscribers { subscribers: usize, limit: u64, headroom: u64 },
     #[error("only 127.0.0.1 may be loaded; got {0}")]
     NotLoopback(std::net::SocketAddr),
     #[error("could not start the {server} server ({path}): {reason}")]
-    Spawn {
-        server: &'static str,
-        path: String,
-        reason: String,
-    },
+    Spawn { server: &'static str, path: String, reason: String },
     #[error("reading {0}: {1}")]
     Proc(String, String),
     #[error("{0}: {1}")]

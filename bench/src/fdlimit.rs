@@ -5,10 +5,7 @@ use crate::error::BenchError;
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
 pub fn raise() -> Result<u64, BenchError> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit write to / read from a valid, owned rlimit struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
@@ -31,11 +28,7 @@ pub const HEADROOM: u64 = 256;
 pub fn check(subscribers: usize, soft_limit: u64) -> Result<(), BenchError> {
     let needed = subscribers as u64 + HEADROOM;
     if needed > soft_limit {
-        return Err(BenchError::TooManySubscribers {
-            subscribers,
-            limit: soft_limit,
-            headroom: HEADROOM,
-        });
+        return Err(BenchError::TooManySubscribers { subscribers, limit: soft_limit, headroom: HEADROOM });
     }
     Ok(())
 }

@@ -29,11 +29,7 @@ pub const MAX_HEAD: usize = 16 * 1024;
 /// also returns how many bytes the head took (the body starts there).
 pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, HttpError> {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return if buf.len() > MAX_HEAD {
-            Err(HttpError::HeadTooLarge(MAX_HEAD))
-        } else {
-            Ok(None)
-        };
+        return if buf.len() > MAX_HEAD { Err(HttpError::HeadTooLarge(MAX_HEAD)) } else { Ok(None) };
     };
     let text = String::from_utf8_lossy(&buf[..end]);
     let mut lines = text.split("\r\n");
@@ -45,21 +41,14 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, HttpError
         (true, Some(status)) => status,
         _ => return Err(HttpError::BadStatusLine(status_line.to_string())),
     };
-    let mut head = ResponseHead {
-        status,
-        chunked: false,
-        content_length: None,
-    };
+    let mut head = ResponseHead { status, chunked: false, content_length: None };
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            head.chunked = value
-                .to_ascii_lowercase()
-                .split(',')
-                .any(|c| c.trim() == "chunked");
+            head.chunked = value.to_ascii_lowercase().split(',').any(|c| c.trim() == "chunked");
         } else if name.eq_ignore_ascii_case("content-length") {
             head.content_length = value.parse().ok();
         }
@@ -98,9 +87,7 @@ pub struct Dechunker {
 
 impl Default for Dechunker {
     fn default() -> Self {
-        Self {
-            state: State::Size { size: 0, seen: false },
-        }
+        Self { state: State::Size { size: 0, seen: false } }
     }
 }
 
@@ -118,13 +105,8 @@ impl Dechunker {
                     let take = (left.min(input.len() as u64)) as usize;
                     out.extend_from_slice(&input[..take]);
                     input = &input[take..];
-                    self.state = if left == take as u64 {
-                        State::DataCr
-                    } else {
-                        State::Data {
-                            left: left - take as u64,
-                        }
-                    };
+                    self.state =
+                        if left == take as u64 { State::DataCr } else { State::Data { left: left - take as u64 } };
                     continue;
                 }
                 State::Size { size, seen } => {
@@ -187,26 +169,13 @@ mod tests {
 
     #[test]
     fn head_is_parsed_when_complete() {
-        let raw =
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nbody";
+        let raw = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nbody";
         assert_eq!(parse_head(&raw[..20]), Ok(None));
         let (head, len) = parse_head(raw).unwrap().unwrap();
-        assert_eq!(
-            head,
-            ResponseHead {
-                status: 200,
-                chunked: true,
-                content_length: None
-            }
-        );
+        assert_eq!(head, ResponseHead { status: 200, chunked: true, content_length: None });
         assert_eq!(&raw[len..], b"body");
-        let (head, _) = parse_head(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 12\r\n\r\n")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (head.status, head.chunked, head.content_length),
-            (400, false, Some(12))
-        );
+        let (head, _) = parse_head(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 12\r\n\r\n").unwrap().unwrap();
+        assert_eq!((head.status, head.chunked, head.content_length), (400, false, Some(12)));
         assert!(parse_head(b"SSH-2.0 hello\r\n\r\n").is_err());
     }
 
@@ -238,17 +207,8 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let mut out = Vec::new();
-        assert_eq!(
-            Dechunker::default().feed(b"zz\r\n", &mut out),
-            Err(HttpError::BadChunkSize)
-        );
-        assert_eq!(
-            Dechunker::default().feed(b"2\r\nabX", &mut out),
-            Err(HttpError::BadChunkEnd)
-        );
-        assert_eq!(
-            Dechunker::default().feed(b"ffffffffffffffffff\r\n", &mut out),
-            Err(HttpError::BadChunkSize)
-        );
+        assert_eq!(Dechunker::default().feed(b"zz\r\n", &mut out), Err(HttpError::BadChunkSize));
+        assert_eq!(Dechunker::default().feed(b"2\r\nabX", &mut out), Err(HttpError::BadChunkEnd));
+        assert_eq!(Dechunker::default().feed(b"ffffffffffffffffff\r\n", &mut out), Err(HttpError::BadChunkSize));
     }
 }

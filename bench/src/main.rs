@@ -209,9 +209,7 @@ fn fail(err: BenchError) -> ExitCode {
 
 fn secs(name: &str, value: f64, max: f64) -> Result<Duration, BenchError> {
     if !(value > 0.0 && value <= max) {
-        return Err(BenchError::BadArgument(format!(
-            "--{name} must be above 0 and at most {max}, got {value}"
-        )));
+        return Err(BenchError::BadArgument(format!("--{name} must be above 0 and at most {max}, got {value}")));
     }
     Ok(Duration::from_secs_f64(value))
 }
@@ -328,12 +326,7 @@ async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {
                 ServerArg::Pulseboard => ServerKind::Pulseboard,
             };
             let process = server_proc::start(kind, &launch).await?;
-            eprintln!(
-                "started {} (pid {}) on {}",
-                kind.name(),
-                process.pid,
-                process.addr
-            );
+            eprintln!("started {} (pid {}) on {}", kind.name(), process.pid, process.addr);
             let result = scenario::run(process, &plan).await?;
             for line in report::scenario_lines(&result) {
                 eprintln!("{line}");

@@ -235,7 +235,11 @@ async fn warm_up(server: &ServerProcess, plan: &MarketPlan) -> Result<(Vec<Strin
     Ok((view.symbols, started.elapsed().as_secs_f64()))
 }
 
-async fn measure_live(server: &ServerProcess, plan: &MarketPlan, rate: u32) -> Result<(LiveResult, JoinSet<()>), BenchError> {
+async fn measure_live(
+    server: &ServerProcess,
+    plan: &MarketPlan,
+    rate: u32,
+) -> Result<(LiveResult, JoinSet<()>), BenchError> {
     let (symbols, warmup_secs) = warm_up(server, plan).await?;
     let symbols: Arc<[String]> = symbols.into();
     let rss_base_kib = procstat::rss_kib(server.pid)?;
@@ -321,11 +325,8 @@ async fn measure_stall(server: &ServerProcess, plan: &MarketPlan) -> Result<(Sta
     loop {
         every.tick().await;
         let secs = start.at.elapsed().as_secs_f64();
-        let sample = StallSample {
-            secs,
-            rss_kib: procstat::rss_kib(server.pid)?,
-            tcp_kib: procstat::tcp_buffers_kib()?,
-        };
+        let sample =
+            StallSample { secs, rss_kib: procstat::rss_kib(server.pid)?, tcp_kib: procstat::tcp_buffers_kib()? };
         samples.push(sample);
         if samples.len() % 5 == 1 {
             eprintln!("{}", crate::market_report::stall_line(&sample, rss_base_kib, tcp_base_kib, connect.connected));
@@ -389,18 +390,12 @@ mod tests {
     fn server_env_names_only_known_settings() {
         let env = plan().server_env(5000);
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["PULSEBOARD_MARKET_TICKS_PER_SECOND", "PULSEBOARD_MARKET_SEED", "PULSEBOARD_HISTORY_EVENTS"]
-        );
+        assert_eq!(keys, ["PULSEBOARD_MARKET_TICKS_PER_SECOND", "PULSEBOARD_MARKET_SEED", "PULSEBOARD_HISTORY_EVENTS"]);
         assert_eq!(env[0].1, "5000");
         let mut with_symbols = plan();
         with_symbols.symbols = Some(vec!["ACME".into(), "BRK.B".into()]);
         let env = with_symbols.server_env(1);
-        assert_eq!(
-            env.last().unwrap(),
-            &("PULSEBOARD_MARKET_SYMBOLS".to_string(), r#"["ACME","BRK.B"]"#.to_string())
-        );
+        assert_eq!(env.last().unwrap(), &("PULSEBOARD_MARKET_SYMBOLS".to_string(), r#"["ACME","BRK.B"]"#.to_string()));
     }
 
     /// The server reads its `PULSEBOARD_*` variables with figment: each symbol must come out as

@@ -11,14 +11,12 @@ use std::{net::SocketAddr, time::Duration};
 /// its value is not a number. Comments (`# HELP`, `# TYPE`) and other series are skipped; a
 /// timestamp after the value is allowed.
 pub fn series_value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
-            let rest = line.strip_prefix(series)?;
-            // The name must end here: `foo_total` is not a match for `foo`.
-            let rest = rest.strip_prefix([' ', '\t'])?;
-            rest.split_whitespace().next()?.parse::<f64>().ok()
-        })
+    text.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let rest = line.strip_prefix(series)?;
+        // The name must end here: `foo_total` is not a match for `foo`.
+        let rest = rest.strip_prefix([' ', '\t'])?;
+        rest.split_whitespace().next()?.parse::<f64>().ok()
+    })
 }
 
 /// The counters read at both ends of a measuring window.

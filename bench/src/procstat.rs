@@ -81,8 +81,7 @@ mod tests {
 
     #[test]
     fn cpu_ticks_after_a_tricky_command_name() {
-        let stat =
-            "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 500 0 0 0 170 30 0 0 20 0 3 0 100 1000 200";
+        let stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 500 0 0 0 170 30 0 0 20 0 3 0 100 1000 200";
         assert_eq!(parse_cpu_ticks(stat), Some(200));
         assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
         assert_eq!(parse_cpu_ticks("garbage"), None);

@@ -61,12 +61,7 @@ impl Publisher {
         pad: usize,
         epoch: Instant,
     ) -> Result<Self, BenchError> {
-        let target = Target {
-            addr,
-            topic: topic.to_string(),
-            pad,
-            epoch,
-        };
+        let target = Target { addr, topic: topic.to_string(), pad, epoch };
         let counts = Arc::new(PublishCounts::default());
         let mut tasks = JoinSet::new();
         let (queue, receiver) = mpsc::channel(QUEUE);
@@ -75,12 +70,7 @@ impl Publisher {
             let stream = open(addr).await?;
             tasks.spawn(connection(stream, receiver.clone(), target.clone(), counts.clone()));
         }
-        Ok(Self {
-            queue,
-            counts,
-            next_seq: 0,
-            _tasks: tasks,
-        })
+        Ok(Self { queue, counts, next_seq: 0, _tasks: tasks })
     }
 
     /// Publishes `count` events at `rate` per second from now on; returns when the last has

@@ -18,20 +18,14 @@ use std::{
 /// `/api/streams/quotes?symbols%5B0%5D=ACME&symbols%5B1%5D=BOLT` (the server function's
 /// `GetUrl` encoding of a list).
 pub fn quotes_path(symbols: &[String]) -> String {
-    let query: Vec<String> = symbols
-        .iter()
-        .enumerate()
-        .map(|(n, symbol)| format!("symbols%5B{n}%5D={symbol}"))
-        .collect();
+    let query: Vec<String> =
+        symbols.iter().enumerate().map(|(n, symbol)| format!("symbols%5B{n}%5D={symbol}")).collect();
     format!("/api/streams/quotes?{}", query.join("&"))
 }
 
 /// Microseconds since the Unix epoch (the clock `ts_ms` is on; server and tool share the host).
 pub fn unix_now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
 /// How old a quote stamped `ts_ms` is at `now_us`, in microseconds; never negative. `ts_ms` is
@@ -46,7 +40,10 @@ pub fn staleness_us(now_us: u64, ts_ms: i64) -> u64 {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
     /// A quote of a subscribed symbol; `index` into the symbol list.
-    Quote { index: usize, quote: Quote },
+    Quote {
+        index: usize,
+        quote: Quote,
+    },
     Reset,
     /// Not a quote: bad JSON, another event type, or a symbol not asked for.
     Bad,
@@ -242,12 +239,7 @@ pub struct ResumeTally {
 
 impl ResumeTally {
     pub fn new(symbols: usize, resumed_us: u64) -> Self {
-        Self {
-            resumed_us,
-            last: vec![None; symbols],
-            fresh_at: vec![None; symbols],
-            outcome: ResumeOutcome::default(),
-        }
+        Self { resumed_us, last: vec![None; symbols], fresh_at: vec![None; symbols], outcome: ResumeOutcome::default() }
     }
 
     /// One event, seen `at_ms` after resuming, at `now_us`; `size`: its data bytes.
@@ -291,16 +283,7 @@ mod tests {
     use super::*;
 
     fn quote(symbol: &str, ts_ms: i64, volume: u64) -> Quote {
-        Quote {
-            symbol: symbol.into(),
-            last: 1.0,
-            open: 1.0,
-            high: 1.0,
-            low: 1.0,
-            volume,
-            ts_ms,
-            spark: vec![1.0],
-        }
+        Quote { symbol: symbol.into(), last: 1.0, open: 1.0, high: 1.0, low: 1.0, volume, ts_ms, spark: vec![1.0] }
     }
 
     fn symbols() -> Vec<String> {
@@ -309,10 +292,7 @@ mod tests {
 
     #[test]
     fn path_lists_the_symbols_as_the_server_function_reads_them() {
-        assert_eq!(
-            quotes_path(&symbols()),
-            "/api/streams/quotes?symbols%5B0%5D=ACME&symbols%5B1%5D=BRK.B"
-        );
+        assert_eq!(quotes_path(&symbols()), "/api/streams/quotes?symbols%5B0%5D=ACME&symbols%5B1%5D=BRK.B");
     }
 
     #[test]

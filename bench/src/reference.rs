@@ -23,11 +23,7 @@ struct Topics {
 
 impl Topics {
     fn sender(&self, topic: &str) -> broadcast::Sender<Arc<str>> {
-        self.channels
-            .lock()
-            .entry(topic.to_string())
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
-            .clone()
+        self.channels.lock().entry(topic.to_string()).or_insert_with(|| broadcast::channel(self.capacity).0).clone()
     }
 }
 
@@ -38,22 +34,12 @@ struct TopicQuery {
 
 /// Serves until the process is killed. Prints `reference listening on http://ADDR` once bound.
 pub async fn serve(addr: SocketAddr, capacity: usize) -> Result<(), BenchError> {
-    let topics = Topics {
-        channels: Arc::default(),
-        capacity: capacity.max(1),
-    };
-    let app = Router::new()
-        .route("/api/events", get(events))
-        .route("/api/publish", post(publish))
-        .with_state(topics);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| BenchError::Io("bind", e))?;
+    let topics = Topics { channels: Arc::default(), capacity: capacity.max(1) };
+    let app = Router::new().route("/api/events", get(events)).route("/api/publish", post(publish)).with_state(topics);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| BenchError::Io("bind", e))?;
     let bound = listener.local_addr().map_err(|e| BenchError::Io("bind", e))?;
     println!("reference listening on http://{bound}");
-    axum::serve(listener, app)
-        .await
-        .map_err(|e| BenchError::Io("serve", e))
+    axum::serve(listener, app).await.map_err(|e| BenchError::Io("serve", e))
 }
 
 async fn events(

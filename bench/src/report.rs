@@ -8,8 +8,7 @@ pub fn ms(us: u64) -> String {
 }
 
 pub fn scenario_lines(result: &ScenarioResult) -> Vec<String> {
-    let mut lines =
-        vec![format!(
+    let mut lines = vec![format!(
         "{} N={}: connected {} ({} failed{}) in {:.2} s; RSS base {} KiB, idle {} KiB = {:.2} KiB/subscriber",
         result.server.name(),
         result.subscribers,
@@ -22,10 +21,7 @@ pub fn scenario_lines(result: &ScenarioResult) -> Vec<String> {
         result.kib_per_subscriber(result.rss_idle_kib),
     )];
     if result.ended_early > 0 {
-        lines.push(format!(
-            "  {} streams ended before the run was over",
-            result.ended_early
-        ));
+        lines.push(format!("  {} streams ended before the run was over", result.ended_early));
     }
     for step in &result.steps {
         lines.push(format!(
@@ -78,9 +74,8 @@ pub fn markdown(results: &[ScenarioResult]) -> String {
     }
     out.push_str("\nRatios pulseboard / reference (same N, same rate):\n\n| subs | rate ev/s | delivered/s | p99 | RSS idle/sub | CPU s |\n|---:|---:|---:|---:|---:|---:|\n");
     for pulse in results.iter().filter(|r| r.server == ServerKind::Pulseboard) {
-        let Some(reference) = results
-            .iter()
-            .find(|r| r.server == ServerKind::Reference && r.subscribers == pulse.subscribers)
+        let Some(reference) =
+            results.iter().find(|r| r.server == ServerKind::Reference && r.subscribers == pulse.subscribers)
         else {
             continue;
         };

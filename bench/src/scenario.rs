@@ -111,14 +111,7 @@ async fn measure(server: &ServerProcess, plan: &Plan) -> Result<(ScenarioResult,
     tokio::time::sleep(plan.settle).await;
     let rss_idle_kib = procstat::rss_kib(pid)?;
 
-    let mut publisher = Publisher::start(
-        addr,
-        &plan.topic,
-        plan.publish_connections,
-        plan.payload_pad,
-        epoch,
-    )
-    .await?;
+    let mut publisher = Publisher::start(addr, &plan.topic, plan.publish_connections, plan.payload_pad, epoch).await?;
     let mut steps = Vec::new();
     for &rate in &plan.rates {
         steps.push(step(pid, plan, rate, summary.connected as u64, &shared, &mut publisher).await?);
@@ -201,17 +194,9 @@ async fn step(
         rate,
         published,
         publish_failed,
-        publish_rate: if publish_window > 0.0 {
-            (published + publish_failed) as f64 / publish_window
-        } else {
-            0.0
-        },
+        publish_rate: if publish_window > 0.0 { (published + publish_failed) as f64 / publish_window } else { 0.0 },
         delivered,
-        delivered_per_sec: if window > 0.0 {
-            delivered as f64 / window
-        } else {
-            0.0
-        },
+        delivered_per_sec: if window > 0.0 { delivered as f64 / window } else { 0.0 },
         latency: shared.latencies.summary(),
         lost: lost(published, connected, delivered),
         duplicates: shared.duplicates.load(Ordering::Relaxed) - dups0,

@@ -73,8 +73,7 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
                     command.env_remove(&key);
                 }
             }
-            std::fs::create_dir_all(&launch.work_dir)
-                .map_err(|e| spawn_error(kind, &launch.pulseboard_exe, e))?;
+            std::fs::create_dir_all(&launch.work_dir).map_err(|e| spawn_error(kind, &launch.pulseboard_exe, e))?;
             command
                 .current_dir(&launch.work_dir)
                 .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
@@ -84,11 +83,7 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
             (launch.pulseboard_exe.as_path(), command)
         }
     };
-    command
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    command.env("RUST_LOG", "warn").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = command.spawn().map_err(|e| spawn_error(kind, exe, e))?;
     let pid = child.id();
     let Some(stdout) = child.stdout.take() else {
@@ -122,12 +117,7 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
             return Err(spawn_error(kind, exe, "no \"listening on\" line within 30 s"));
         }
     };
-    let server = ServerProcess {
-        kind,
-        addr,
-        pid,
-        child,
-    };
+    let server = ServerProcess { kind, addr, pid, child };
     if !addr.ip().is_loopback() {
         server.stop().await;
         return Err(BenchError::NotLoopback(addr));
@@ -182,11 +172,7 @@ async fn exited_early(child: &mut Child) -> String {
 }
 
 fn spawn_error(kind: ServerKind, exe: &Path, reason: impl ToString) -> BenchError {
-    BenchError::Spawn {
-        server: kind.name(),
-        path: exe.display().to_string(),
-        reason: reason.to_string(),
-    }
+    BenchError::Spawn { server: kind.name(), path: exe.display().to_string(), reason: reason.to_string() }
 }
 
 #[cfg(test)]

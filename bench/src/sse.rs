@@ -56,10 +56,7 @@ impl SseParser {
     fn end_line(&mut self, line: &[u8], on_event: &mut impl FnMut(SseEvent<'_>)) {
         if line.is_empty() {
             if self.has_data {
-                on_event(SseEvent {
-                    event_type: &self.event_type,
-                    data: &self.data,
-                });
+                on_event(SseEvent { event_type: &self.event_type, data: &self.data });
             }
             self.data.clear();
             self.event_type.clear();
@@ -103,20 +100,12 @@ pub struct Payload {
 
 /// `{"seq":N,"t":NANOS,"pad":"xxx"}`: JSON, as a dashboard payload would be.
 pub fn format_payload(payload: Payload, pad: usize) -> String {
-    format!(
-        r#"{{"seq":{},"t":{},"pad":"{}"}}"#,
-        payload.seq,
-        payload.sent_ns,
-        "x".repeat(pad)
-    )
+    format!(r#"{{"seq":{},"t":{},"pad":"{}"}}"#, payload.seq, payload.sent_ns, "x".repeat(pad))
 }
 
 /// Reads a payload made by [`format_payload`]; `None` for anything else.
 pub fn parse_payload(data: &[u8]) -> Option<Payload> {
-    Some(Payload {
-        seq: number_after(data, b"\"seq\":")?,
-        sent_ns: number_after(data, b"\"t\":")?,
-    })
+    Some(Payload { seq: number_after(data, b"\"seq\":")?, sent_ns: number_after(data, b"\"t\":")? })
 }
 
 fn number_after(data: &[u8], key: &[u8]) -> Option<u64> {
@@ -152,51 +141,28 @@ mod tests {
         let got = parse_all(&[wire]);
         assert_eq!(
             got,
-            [
-                ("".into(), "one".into()),
-                ("reset".into(), "{\"reason\":\"x\"}".into()),
-                ("".into(), "a\nb".into())
-            ]
+            [("".into(), "one".into()), ("reset".into(), "{\"reason\":\"x\"}".into()), ("".into(), "a\nb".into())]
         );
         // The same bytes split anywhere give the same events.
         for split in 0..wire.len() {
-            assert_eq!(
-                parse_all(&[&wire[..split], &wire[split..]]),
-                got,
-                "split at {split}"
-            );
+            assert_eq!(parse_all(&[&wire[..split], &wire[split..]]), got, "split at {split}");
         }
     }
 
     #[test]
     fn axum_frames_crlf_and_cr_line_ends() {
-        assert_eq!(
-            parse_all(&[b"data:x\r\n\r\ndata: y\r\r"]),
-            [("".into(), "x".into()), ("".into(), "y".into())]
-        );
+        assert_eq!(parse_all(&[b"data:x\r\n\r\ndata: y\r\r"]), [("".into(), "x".into()), ("".into(), "y".into())]);
         // A CRLF split across reads is one line end, not two.
-        assert_eq!(
-            parse_all(&[b"data: z\r", b"\n\r", b"\n"]),
-            [("".into(), "z".into())]
-        );
+        assert_eq!(parse_all(&[b"data: z\r", b"\n\r", b"\n"]), [("".into(), "z".into())]);
         // No data line: nothing dispatched.
         assert!(parse_all(&[b"event: e\n\n"]).is_empty());
     }
 
     #[test]
     fn payload_round_trips_and_rejects_garbage() {
-        let payload = Payload {
-            seq: 42,
-            sent_ns: 123_456_789,
-        };
-        assert_eq!(
-            parse_payload(format_payload(payload, 5).as_bytes()),
-            Some(payload)
-        );
-        assert_eq!(
-            parse_payload(format_payload(payload, 0).as_bytes()),
-            Some(payload)
-        );
+        let payload = Payload { seq: 42, sent_ns: 123_456_789 };
+        assert_eq!(parse_payload(format_payload(payload, 5).as_bytes()), Some(payload));
+        assert_eq!(parse_payload(format_payload(payload, 0).as_bytes()), Some(payload));
         assert_eq!(parse_payload(br#"{"reason":"history-expired"}"#), None);
         assert_eq!(parse_payload(br#"{"seq":,"t":1}"#), None);
         assert_eq!(parse_payload(br#"{"seq":99999999999999999999,"t":1}"#), None);

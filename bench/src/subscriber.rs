@@ -87,36 +87,19 @@ pub async fn connect(addr: SocketAddr, path: &str, recv_buffer: Option<u32>) -> 
             socket.set_recv_buffer_size(size).map_err(|e| BenchError::Io("setting SO_RCVBUF", e))?;
         }
         let mut stream = socket.connect(addr).await.map_err(|e| BenchError::Io("connect", e))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| BenchError::Io("connect", e))?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| BenchError::Io("subscribe", e))?;
+        stream.set_nodelay(true).map_err(|e| BenchError::Io("connect", e))?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.map_err(|e| BenchError::Io("subscribe", e))?;
         let mut buf = Vec::with_capacity(1024);
         loop {
             if let Some((head, len)) = http1::parse_head(&buf)? {
                 if head.status != 200 {
-                    return Err(BenchError::Status {
-                        what: "the event stream GET",
-                        status: head.status,
-                    });
+                    return Err(BenchError::Status { what: "the event stream GET", status: head.status });
                 }
-                return Ok(Connected {
-                    stream,
-                    head,
-                    leftover: buf.split_off(len),
-                });
+                return Ok(Connected { stream, head, leftover: buf.split_off(len) });
             }
             let mut chunk = [0u8; 1024];
-            let n = stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| BenchError::Io("subscribe", e))?;
+            let n = stream.read(&mut chunk).await.map_err(|e| BenchError::Io("subscribe", e))?;
             if n == 0 {
                 return Err(BenchError::Closed("the response head"));
             }
@@ -161,9 +144,8 @@ pub async fn connect_all(
     mut each: impl FnMut(usize, Connected),
 ) -> ConnectSummary {
     let started = Instant::now();
-    let mut attempts = futures::stream::iter(0..count)
-        .map(|_| connect(addr, path, recv_buffer))
-        .buffer_unordered(concurrency.max(1));
+    let mut attempts =
+        futures::stream::iter(0..count).map(|_| connect(addr, path, recv_buffer)).buffer_unordered(concurrency.max(1));
     let mut summary = ConnectSummary::default();
     while let Some(attempt) = attempts.next().await {
         match attempt {
@@ -190,11 +172,7 @@ pub struct EventReader {
 
 impl EventReader {
     pub fn new(head: &ResponseHead) -> Self {
-        Self {
-            dechunker: head.chunked.then(Dechunker::default),
-            body: Vec::new(),
-            parser: SseParser::default(),
-        }
+        Self { dechunker: head.chunked.then(Dechunker::default), body: Vec::new(), parser: SseParser::default() }
     }
 
     /// Feeds the bytes of one read, calling `on_event` for each complete event; false when the
@@ -219,11 +197,7 @@ impl EventReader {
 /// latency recording over shards.
 pub async fn run(key: usize, connected: Connected, shared: Arc<Shared>) {
     let (mut stream, events, leftover) = connected.into_parts();
-    let mut reader = Reader {
-        events,
-        tracker: SeqTracker::default(),
-        latencies: Vec::new(),
-    };
+    let mut reader = Reader { events, tracker: SeqTracker::default(), latencies: Vec::new() };
     read_body(&mut stream, &leftover, None, |wire| reader.take(key, wire, &shared)).await;
     shared.ended.fetch_add(1, Ordering::Relaxed);
 }

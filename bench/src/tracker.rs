@@ -23,12 +23,7 @@ pub struct SeqTracker {
 
 impl Default for SeqTracker {
     fn default() -> Self {
-        Self {
-            base: 0,
-            bits: [0; WORDS],
-            unique: 0,
-            duplicates: 0,
-        }
+        Self { base: 0, bits: [0; WORDS], unique: 0, duplicates: 0 }
     }
 }
 
@@ -201,10 +196,6 @@ mod tests {
         latencies.reset();
         assert_eq!(latencies.summary(), LatencySummary::default());
         latencies.record(0, &[0, u64::MAX]);
-        assert_eq!(
-            latencies.summary().count,
-            2,
-            "out-of-range values are clamped, not dropped"
-        );
+        assert_eq!(latencies.summary().count, 2, "out-of-range values are clamped, not dropped");
     }
 }

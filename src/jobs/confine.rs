@@ -24,8 +24,7 @@ pub enum ConfineError {
 
 /// The canonical root, for comparisons.
 pub fn canonical_root(root: &Path) -> Result<PathBuf, ConfineError> {
-    root.canonicalize()
-        .map_err(|err| ConfineError::BadRoot(root.display().to_string(), err.to_string()))
+    root.canonicalize().map_err(|err| ConfineError::BadRoot(root.display().to_string(), err.to_string()))
 }
 
 /// Resolves `requested` (relative, e.g. "photos/2024") to a directory inside `root`.

@@ -27,9 +27,7 @@ use axum::{
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/jobs/external", post(create))
-        .route("/api/jobs/external/{id}/progress", post(report))
+    Router::new().route("/api/jobs/external", post(create)).route("/api/jobs/external/{id}/progress", post(report))
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,9 +65,7 @@ async fn report(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            RequestError::new(ErrorKind::Unauthorized, "missing 'Authorization: Bearer <token>' header")
-        })?;
+        .ok_or_else(|| RequestError::new(ErrorKind::Unauthorized, "missing 'Authorization: Bearer <token>' header"))?;
     let Json(report) = body.map_err(bad_body)?;
     let job = state.jobs.report_external(id, token.trim(), report).await?;
     Ok(Json(serde_json::to_value(job).expect("jobs serialise")))

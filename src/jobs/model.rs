@@ -50,9 +50,14 @@ impl JobState {
         use JobState::*;
         matches!(
             (self, next),
-            (Queued, Running) | (Queued, Cancelled) | (Queued, Interrupted)
+            (Queued, Running)
+                | (Queued, Cancelled)
+                | (Queued, Interrupted)
                 | (Running, Running)
-                | (Running, Succeeded) | (Running, Failed) | (Running, Cancelled) | (Running, Interrupted)
+                | (Running, Succeeded)
+                | (Running, Failed)
+                | (Running, Cancelled)
+                | (Running, Interrupted)
         )
     }
 

@@ -121,8 +121,11 @@ fn SharedBox(id: &'static str) -> impl IntoView {
 #[component]
 fn ActionErrors(cancel: ServerAction<CancelJob>, retry: ServerAction<RetryJob>) -> impl IntoView {
     let message = move || {
-        let cancel_error = cancel.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).map(|e| format!("Cancel: {e}")));
-        cancel_error.or_else(|| retry.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).map(|e| format!("Retry: {e}"))))
+        let cancel_error =
+            cancel.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).map(|e| format!("Cancel: {e}")));
+        cancel_error.or_else(|| {
+            retry.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).map(|e| format!("Retry: {e}")))
+        })
     };
     view! {
         <Show when=move || message().is_some()>
@@ -140,12 +143,10 @@ fn JobBoard(
     retry: ServerAction<RetryJob>,
     on_reset: Callback<()>,
 ) -> impl IntoView {
-    let jobs = RwSignal::new(
-        snapshot.jobs.into_iter().map(|job| (job.id, RwSignal::new(job))).collect::<Vec<_>>(),
-    );
+    let jobs = RwSignal::new(snapshot.jobs.into_iter().map(|job| (job.id, RwSignal::new(job))).collect::<Vec<_>>());
     let announcement = RwSignal::new(String::new());
-    let connection = use_event_stream(JobEvents {}, Some(snapshot.as_of), move |event: StreamEvent<Json<JobEvent>>| {
-        match event {
+    let connection =
+        use_event_stream(JobEvents {}, Some(snapshot.as_of), move |event: StreamEvent<Json<JobEvent>>| match event {
             StreamEvent::Item { item: Json(JobEvent::Job { job }), .. } => {
                 let existing = jobs.with_untracked(|list| list.iter().find(|(id, _)| *id == job.id).map(|(_, s)| *s));
                 match existing {
@@ -168,8 +169,7 @@ fn JobBoard(
             StreamEvent::Item { .. } => {}
             StreamEvent::Reset { .. } => on_reset.run(()),
             StreamEvent::Invalid { error, .. } => leptos::logging::warn!("bad job event: {error}"),
-        }
-    });
+        });
 
     view! {
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">{move || announcement.get()}</div>
@@ -233,7 +233,11 @@ fn ProgressBar(job: RwSignal<JobView>) -> impl IntoView {
             let p = &j.progress;
             let mut parts = Vec::new();
             match p.total {
-                Some(total) => parts.push(format!("{} of {}", human_amount(p.done as f64, &p.unit), human_amount(total as f64, &p.unit))),
+                Some(total) => parts.push(format!(
+                    "{} of {}",
+                    human_amount(p.done as f64, &p.unit),
+                    human_amount(total as f64, &p.unit)
+                )),
                 None if p.done > 0 => parts.push(human_amount(p.done as f64, &p.unit)),
                 None => {}
             }
@@ -311,11 +315,13 @@ fn JobDetailLive(detail: JobWithLog, on_reset: Callback<()>) -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
     use_event_stream(JobEvents {}, Some(detail.as_of), move |event: StreamEvent<Json<JobEvent>>| match event {
         StreamEvent::Item { item: Json(JobEvent::Job { job: update }), .. } if update.id == id => job.set(update),
-        StreamEvent::Item { item: Json(JobEvent::Log { id: job_id, lines }), .. } if job_id == id => logs.update(|all| {
-            all.extend(lines);
-            let excess = all.len().saturating_sub(LOG_TAIL);
-            all.drain(..excess);
-        }),
+        StreamEvent::Item { item: Json(JobEvent::Log { id: job_id, lines }), .. } if job_id == id => {
+            logs.update(|all| {
+                all.extend(lines);
+                let excess = all.len().saturating_sub(LOG_TAIL);
+                all.drain(..excess);
+            })
+        }
         StreamEvent::Reset { .. } => on_reset.run(()),
         _ => {}
     });

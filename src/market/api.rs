@@ -36,9 +36,7 @@ pub async fn market_snapshot(#[server(default)] symbols: Vec<String>) -> Result<
 /// each symbol's newest quote, never a backlog. `GET /api/streams/quotes?symbols=ACME`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "quotes")]
 #[middleware(tower::util::MapRequestLayer::new(server::index_symbols))]
-pub async fn quote_events(
-    #[server(default)] symbols: Vec<String>,
-) -> Result<EventStream<Json<Quote>>, RequestError> {
+pub async fn quote_events(#[server(default)] symbols: Vec<String>) -> Result<EventStream<Json<Quote>>, RequestError> {
     use crate::{
         market::feed::quote_topic,
         streams::{open_stream_with, Delivery},

@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn malformed_ticks_are_refused_with_the_reason() {
         assert!(matches!(parse_tick("{", NOW), Err(TickError::Json(_))));
-        assert!(matches!(parse_tick(r#"{"symbol":"A","price":1,"timestamp":1,"extra":1}"#, NOW), Err(TickError::Json(_))));
+        assert!(matches!(
+            parse_tick(r#"{"symbol":"A","price":1,"timestamp":1,"extra":1}"#, NOW),
+            Err(TickError::Json(_))
+        ));
         let cases = [
             (r#"{"symbol":"acme","price":1,"timestamp":1763800000000}"#, "symbol"),
             (r#"{"symbol":"TOOLONGSYMBOLX","price":1,"timestamp":1763800000000}"#, "symbol"),

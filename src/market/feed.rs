@@ -63,7 +63,8 @@ impl Market {
     /// reach the hub.
     pub fn new(hub: Hub) -> (Self, Publisher) {
         let (outbox, queued) = mpsc::unbounded_channel();
-        let market = Self { board: Arc::new(Mutex::new(Board::default())), outbox, hub: hub.clone(), ticks: Arc::default() };
+        let market =
+            Self { board: Arc::new(Mutex::new(Board::default())), outbox, hub: hub.clone(), ticks: Arc::default() };
         (market, Publisher { outbox: queued, hub })
     }
 
@@ -99,7 +100,6 @@ impl Market {
     pub fn ticks(&self) -> u64 {
         self.ticks.load(Ordering::Relaxed)
     }
-
 
     /// A tick from an outside feed (the `ticks` topic): checked, then applied like a simulated one.
     pub async fn ingest(&self, text: &str) -> Result<(), TickError> {
@@ -243,6 +243,5 @@ mod tests {
                 .unwrap();
             assert_eq!(quote.last, newest, "{symbol}");
         }
-
     }
 }

@@ -77,7 +77,13 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
         for quote in quotes {
             let Some(row) = rows.with_value(|r| r.get(&quote.symbol).copied()) else { continue };
             let before = row.quote.with_untracked(|q| q.last);
-            let direction = if quote.last > before { Flash::Up } else if quote.last < before { Flash::Down } else { Flash::None };
+            let direction = if quote.last > before {
+                Flash::Up
+            } else if quote.last < before {
+                Flash::Down
+            } else {
+                Flash::None
+            };
             if direction != Flash::None {
                 row.flash.update(|(flash, count)| {
                     *flash = direction;
@@ -113,7 +119,11 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
             symbols.iter().filter_map(|s| rows.with_value(|r| r.get(s).copied()).map(|row| (s.clone(), row))).collect();
         list.sort_by(|a, b| {
             let order = a.1.quote.with(|qa| b.1.quote.with(|qb| by.compare(qa, qb)));
-            if ascending { order } else { order.reverse() }
+            if ascending {
+                order
+            } else {
+                order.reverse()
+            }
         });
         list
     };
@@ -213,13 +223,31 @@ fn QuoteRow(row: Row, watched: RwSignal<Vec<String>>) -> impl IntoView {
     let symbol = quote.with_untracked(|q| q.symbol.clone());
     let direction = move || {
         let change = quote.with(|q| q.change());
-        if change > 0.0 { "up" } else if change < 0.0 { "down" } else { "flat" }
+        if change > 0.0 {
+            "up"
+        } else if change < 0.0 {
+            "down"
+        } else {
+            "flat"
+        }
     };
     // Alternating classes restart the CSS animation on every change.
     let flash_class = move || match row.flash.get() {
         (Flash::None, _) => "",
-        (Flash::Up, n) => if n % 2 == 0 { "flash-up-a" } else { "flash-up-b" },
-        (Flash::Down, n) => if n % 2 == 0 { "flash-down-a" } else { "flash-down-b" },
+        (Flash::Up, n) => {
+            if n % 2 == 0 {
+                "flash-up-a"
+            } else {
+                "flash-up-b"
+            }
+        }
+        (Flash::Down, n) => {
+            if n % 2 == 0 {
+                "flash-down-a"
+            } else {
+                "flash-down-b"
+            }
+        }
     };
     let watching = {
         let symbol = StoredValue::new(symbol.clone());
@@ -227,9 +255,15 @@ fn QuoteRow(row: Row, watched: RwSignal<Vec<String>>) -> impl IntoView {
     };
     let toggle = {
         let symbol = symbol.clone();
-        move |_| watched.update(|w| {
-            if let Some(at) = w.iter().position(|s| *s == symbol) { w.remove(at); } else { w.push(symbol.clone()); }
-        })
+        move |_| {
+            watched.update(|w| {
+                if let Some(at) = w.iter().position(|s| *s == symbol) {
+                    w.remove(at);
+                } else {
+                    w.push(symbol.clone());
+                }
+            })
+        }
     };
     view! {
         <tr class="quote" data-symbol=symbol.clone() data-direction=direction>

@@ -12,10 +12,7 @@ use axum::{
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -24,10 +21,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
     match prometheus::render(latest.as_ref(), &hub, jobs, state.monitor.samples(), state.market.ticks()) {
         Ok(text) => {
             let mut response = text.into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
             response
         }
         Err(err) => crate::request_error::RequestError::internal(err).into_response(),

@@ -27,5 +27,7 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod task;
 
-pub use api::{monitor_events, monitor_snapshot, MonitorEvents, MonitorSnapshot, MonitorView, MONITOR_TOPIC, SAMPLE_EVENT};
+pub use api::{
+    monitor_events, monitor_snapshot, MonitorEvents, MonitorSnapshot, MonitorView, MONITOR_TOPIC, SAMPLE_EVENT,
+};
 pub use page::MonitorPage;

@@ -77,9 +77,21 @@ pub fn render(
     m.int_gauge("pulseboard_hub_subscribers", "Open streams summed over their topics.", hub.subscribers as u64)?;
     m.int_gauge("pulseboard_hub_history_events", "Events kept in all topics' histories.", hub.history_events as u64)?;
     m.counter("pulseboard_hub_events_published_total", "Events published.", hub.published)?;
-    m.counter("pulseboard_hub_events_delivered_total", "Events written to streams (one per event per stream).", hub.delivered)?;
-    m.counter("pulseboard_hub_events_conflated_total", "Events latest-wins streams skipped for a newer one.", hub.conflated)?;
-    m.counter("pulseboard_hub_resets_total", "Reset events sent (could not resume, or fell behind the history).", hub.resets)?;
+    m.counter(
+        "pulseboard_hub_events_delivered_total",
+        "Events written to streams (one per event per stream).",
+        hub.delivered,
+    )?;
+    m.counter(
+        "pulseboard_hub_events_conflated_total",
+        "Events latest-wins streams skipped for a newer one.",
+        hub.conflated,
+    )?;
+    m.counter(
+        "pulseboard_hub_resets_total",
+        "Reset events sent (could not resume, or fell behind the history).",
+        hub.resets,
+    )?;
     m.counter("pulseboard_hub_resumes_total", "Streams resumed from a Last-Event-ID.", hub.resumes)?;
     let mut busiest: Vec<_> = hub.per_topic.iter().collect();
     busiest.sort_by(|a, b| b.subscribers.cmp(&a.subscribers).then_with(|| a.topic.cmp(&b.topic)));
@@ -120,12 +132,32 @@ pub fn render(
                 [("1m", one), ("5m", five), ("15m", fifteen)],
             )?;
         }
-        m.counter("pulseboard_host_network_receive_bytes_total", "Bytes received on all interfaces but loopback.", host.net_rx_total)?;
-        m.counter("pulseboard_host_network_transmit_bytes_total", "Bytes sent on all interfaces but loopback.", host.net_tx_total)?;
-        m.gauge("pulseboard_host_network_receive_bytes_per_second", "Receive rate over the last interval.", host.net_rx_per_sec)?;
-        m.gauge("pulseboard_host_network_transmit_bytes_per_second", "Transmit rate over the last interval.", host.net_tx_per_sec)?;
+        m.counter(
+            "pulseboard_host_network_receive_bytes_total",
+            "Bytes received on all interfaces but loopback.",
+            host.net_rx_total,
+        )?;
+        m.counter(
+            "pulseboard_host_network_transmit_bytes_total",
+            "Bytes sent on all interfaces but loopback.",
+            host.net_tx_total,
+        )?;
+        m.gauge(
+            "pulseboard_host_network_receive_bytes_per_second",
+            "Receive rate over the last interval.",
+            host.net_rx_per_sec,
+        )?;
+        m.gauge(
+            "pulseboard_host_network_transmit_bytes_per_second",
+            "Transmit rate over the last interval.",
+            host.net_tx_per_sec,
+        )?;
         if let Some(disk) = &host.disk {
-            m.int_gauge("pulseboard_data_disk_used_bytes", "Used space of the data directory's filesystem.", disk.used)?;
+            m.int_gauge(
+                "pulseboard_data_disk_used_bytes",
+                "Used space of the data directory's filesystem.",
+                disk.used,
+            )?;
             m.int_gauge("pulseboard_data_disk_total_bytes", "Size of the data directory's filesystem.", disk.total)?;
         }
         let process = &sample.process;
@@ -137,8 +169,16 @@ pub fn render(
             m.int_gauge("process_threads", "Threads of the pulseboard process.", threads)?;
         }
         m.int_gauge("pulseboard_uptime_seconds", "Seconds since the server started.", process.uptime_secs)?;
-        m.gauge("pulseboard_hub_events_published_per_second", "Publish rate over the last interval.", sample.streams.published_per_sec)?;
-        m.gauge("pulseboard_hub_events_delivered_per_second", "Delivery rate over the last interval.", sample.streams.delivered_per_sec)?;
+        m.gauge(
+            "pulseboard_hub_events_published_per_second",
+            "Publish rate over the last interval.",
+            sample.streams.published_per_sec,
+        )?;
+        m.gauge(
+            "pulseboard_hub_events_delivered_per_second",
+            "Delivery rate over the last interval.",
+            sample.streams.delivered_per_sec,
+        )?;
     }
 
     let mut out = Vec::new();

@@ -73,9 +73,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
 
     let config = &settings.pulseboard;
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir).map_err(|err| {
-        io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
-    })?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|err| io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display())))?;
     let shutdown = Shutdown::new();
     let hub = Hub::in_process(HubConfig::from_settings(&config.streams));
     let database = data_dir.join("pulseboard.sqlite3");

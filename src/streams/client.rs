@@ -41,9 +41,7 @@ where
     let url = stream_url::<F>(&args);
     let state = RwSignal::new(ConnectionState::Connecting);
     #[cfg(feature = "hydrate")]
-    browser::subscribe(url, resume_from, state, move |raw: &browser::RawEvent| {
-        on_event(decode::<T>(raw))
-    });
+    browser::subscribe(url, resume_from, state, move |raw: &browser::RawEvent| on_event(decode::<T>(raw)));
     #[cfg(not(feature = "hydrate"))]
     let _ = (url, resume_from, on_event);
     state.into()
@@ -207,13 +205,14 @@ mod browser {
         let listener: Listener = Rc::new(listener);
         // Share an open connection when joining it loses nothing: the caller starts from where
         // that connection is now (or has no snapshot to continue from).
-        let shared = OPEN.with(|open| open.borrow().get(&url).and_then(Weak::upgrade)).filter(|conn| {
-            !conn.stopped.get()
-                && (resume_from.is_none() || *conn.last_id.borrow() == resume_from)
-        });
+        let shared = OPEN
+            .with(|open| open.borrow().get(&url).and_then(Weak::upgrade))
+            .filter(|conn| !conn.stopped.get() && (resume_from.is_none() || *conn.last_id.borrow() == resume_from));
         let conn = match shared {
             Some(conn) => {
-                state.set(conn.states.borrow().first().map(|s| s.get_untracked()).unwrap_or(ConnectionState::Connecting));
+                state.set(
+                    conn.states.borrow().first().map(|s| s.get_untracked()).unwrap_or(ConnectionState::Connecting),
+                );
                 conn
             }
             None => open(url, resume_from),
@@ -340,7 +339,12 @@ mod browser {
 
     async fn sleep(duration: Duration) {
         let (done, wait) = futures::channel::oneshot::channel::<()>();
-        set_timeout(move || { let _ = done.send(()); }, duration);
+        set_timeout(
+            move || {
+                let _ = done.send(());
+            },
+            duration,
+        );
         let _ = wait.await;
     }
 
@@ -375,9 +379,8 @@ mod browser {
         let mut tap = RetryTap::default();
         let retry = Rc::new(Cell::new(None::<u32>));
         let retry_seen = retry.clone();
-        let bytes = wasm_streams::ReadableStream::from_raw(body.unchecked_into())
-            .into_stream()
-            .map(move |chunk: Result<JsValue, JsValue>| match chunk {
+        let bytes = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream().map(
+            move |chunk: Result<JsValue, JsValue>| match chunk {
                 Ok(value) => {
                     let bytes = js_sys::Uint8Array::new(&value).to_vec();
                     if let Some(ms) = tap.feed(&bytes) {
@@ -386,7 +389,8 @@ mod browser {
                     Ok::<_, String>(bytes)
                 }
                 Err(err) => Err(format!("{err:?}")),
-            });
+            },
+        );
         let mut events = eventsource_stream::Eventsource::eventsource(bytes);
         while let Some(next) = events.next().await {
             if let Some(ms) = retry.take() {

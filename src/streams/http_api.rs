@@ -31,9 +31,8 @@ where
     S: Clone + Send + Sync + 'static,
     StreamContext: axum::extract::FromRef<S>,
 {
-    let router = Router::new()
-        .route(EVENTS_PATH, only(get(events), "GET"))
-        .route(PUBLISH_PATH, only(post(publish), "POST"));
+    let router =
+        Router::new().route(EVENTS_PATH, only(get(events), "GET")).route(PUBLISH_PATH, only(post(publish), "POST"));
     if debug_endpoints {
         router
             .route("/api/debug/drop-streams", only(post(drop_streams), "POST"))
@@ -63,9 +62,7 @@ async fn events(
     for (key, value) in query_pairs(query.as_deref()) {
         match key.as_str() {
             "topic" => topics.push(TopicName::new(&value)?),
-            "last_event_id" if query_last_id.is_some() => {
-                return Err(ApiError::RepeatedParameter("last_event_id"))
-            }
+            "last_event_id" if query_last_id.is_some() => return Err(ApiError::RepeatedParameter("last_event_id")),
             "last_event_id" => query_last_id = Some(value),
             _ => return Err(ApiError::UnknownParameter(key, "topic, last_event_id")),
         }
@@ -101,17 +98,18 @@ async fn publish(
     let limit = context.settings.publish_body_limit;
     let body = read_body(request, limit).await?;
     let data = std::str::from_utf8(&body).map_err(|_| ApiError::BodyNotUtf8)?;
-    context.publish_hooks.check(&topic, data).await.map_err(|message| ApiError::Rejected(topic.to_string(), message))?;
+    context
+        .publish_hooks
+        .check(&topic, data)
+        .await
+        .map_err(|message| ApiError::Rejected(topic.to_string(), message))?;
     let id = context.hub.publish(&topic, &event_type, data).await?;
     Ok(Json(serde_json::json!({ "id": id.to_string() })))
 }
 
 async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::BodyTooLarge(limit));
     }
@@ -142,4 +140,3 @@ async fn drop_streams(State(context): State<StreamContext>) -> StatusCode {
     context.hub.disconnect_all(false);
     StatusCode::NO_CONTENT
 }
-

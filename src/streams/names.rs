@@ -20,9 +20,7 @@ pub enum NameError {
     TooLong { what: &'static str },
     #[error("{what} {name:?} must start with a letter or digit")]
     BadStart { what: &'static str, name: String },
-    #[error(
-        "{what} {name:?} contains {found:?}; allowed are letters, digits and . _ - :"
-    )]
+    #[error("{what} {name:?} contains {found:?}; allowed are letters, digits and . _ - :")]
     BadChar { what: &'static str, name: String, found: char },
     #[error("event type {0:?} is reserved by pulseboard")]
     Reserved(String),
@@ -179,10 +177,7 @@ mod tests {
         assert_eq!(TopicName::new(""), Err(NameError::Empty { what: "topic name" }));
         assert!(matches!(TopicName::new(&"x".repeat(129)), Err(NameError::TooLong { .. })));
         assert!(matches!(TopicName::new(":x"), Err(NameError::BadStart { .. })));
-        assert!(matches!(
-            TopicName::new("a b"),
-            Err(NameError::BadChar { found: ' ', .. })
-        ));
+        assert!(matches!(TopicName::new("a b"), Err(NameError::BadChar { found: ' ', .. })));
         assert!(matches!(EventType::new("x\ny"), Err(NameError::BadChar { found: '\n', .. })));
         assert_eq!(EventType::new("reset"), Err(NameError::Reserved("reset".into())));
         let message = TopicName::new("a/b").unwrap_err().to_string();

@@ -9,7 +9,6 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-
 pub use super::DEFAULT_EVENT_TYPE;
 
 /// Encodes one event. Called once per published event; subscribers share the bytes.
@@ -67,10 +66,7 @@ fn split_lines(data: &str) -> impl Iterator<Item = &str> {
 /// show recent events; clients use a real SSE parser).
 pub fn frame_data(frame: &[u8]) -> String {
     let text = std::str::from_utf8(frame).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().filter_map(|line| line.strip_prefix("data: ")).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -95,10 +91,7 @@ mod tests {
     #[test]
     fn injection_attempt_stays_data() {
         let frame = encode_event("a-3", "message", "x\n\nid: evil\nevent: reset\ndata: y");
-        assert_eq!(
-            &frame[..],
-            b"id: a-3\ndata: x\ndata: \ndata: id: evil\ndata: event: reset\ndata: data: y\n\n"
-        );
+        assert_eq!(&frame[..], b"id: a-3\ndata: x\ndata: \ndata: id: evil\ndata: event: reset\ndata: data: y\n\n");
     }
 
     #[test]

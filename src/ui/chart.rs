@@ -61,9 +61,8 @@ pub fn LineChart(
     let plot_h = HEIGHT - TOP - BOTTOM;
     let top = Memo::new(move |_| {
         y_max.unwrap_or_else(|| {
-            let highest = series.with(|all| {
-                all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0f64, f64::max)
-            });
+            let highest =
+                series.with(|all| all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0f64, f64::max));
             unit.axis_max(highest)
         })
     });
@@ -86,7 +85,13 @@ pub fn LineChart(
         .into_iter()
         .map(|back| {
             let at = LEFT + plot_w * (1.0 - back as f64 / span_ms as f64);
-            let anchor = if back == 0 { "end" } else if back == span_ms { "start" } else { "middle" };
+            let anchor = if back == 0 {
+                "end"
+            } else if back == span_ms {
+                "start"
+            } else {
+                "middle"
+            };
             view! {
                 <line class="tick" x1=at x2=at y1=TOP + plot_h y2=TOP + plot_h + 4.0/>
                 <text class="x-label" x=at y=HEIGHT - 6.0 text-anchor=anchor>{ago_label(back)}</text>

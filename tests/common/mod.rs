@@ -123,9 +123,15 @@ impl RawConnection {
         let mut buf = [0u8; 8192];
         let read = tokio::time::timeout(Duration::from_secs(5), self.socket.read(&mut buf)).await;
         let n = read
-            .unwrap_or_else(|_| panic!("waited 5 s for {waiting_for}; have {:?}", String::from_utf8_lossy(&self.pending)))
+            .unwrap_or_else(|_| {
+                panic!("waited 5 s for {waiting_for}; have {:?}", String::from_utf8_lossy(&self.pending))
+            })
             .expect("read");
-        assert!(n > 0, "connection closed while waiting for {waiting_for}; have {:?}", String::from_utf8_lossy(&self.pending));
+        assert!(
+            n > 0,
+            "connection closed while waiting for {waiting_for}; have {:?}",
+            String::from_utf8_lossy(&self.pending)
+        );
         self.pending.extend_from_slice(&buf[..n]);
     }
 

@@ -18,8 +18,8 @@ pub const KIND: &str = "checksum";
 
 pub fn prepare(params: &Value, env: &JobEnv) -> Result<Prepared, FieldError> {
     let requested = text(params, "dir")?;
-    let dir = confine::resolve_dir(&env.files_root, requested)
-        .map_err(|err| FieldError::new("dir", err.to_string()))?;
+    let dir =
+        confine::resolve_dir(&env.files_root, requested).map_err(|err| FieldError::new("dir", err.to_string()))?;
     let root = confine::canonical_root(&env.files_root).map_err(|err| FieldError::new("dir", err.to_string()))?;
     let shown = if requested.trim().is_empty() { ".".to_string() } else { requested.trim().to_string() };
     Ok(Prepared { label: format!("Checksum of {shown}"), job: Box::new(Checksum { dir, root }) })
@@ -153,7 +153,10 @@ mod tests {
         let reported = ctx.take();
         assert_eq!((reported.done, reported.total), (11, Some(11)));
         // sha256("hello")
-        assert!(reported.new_lines.iter().any(|l| l == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824  a.txt"));
+        assert!(reported
+            .new_lines
+            .iter()
+            .any(|l| l == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824  a.txt"));
         assert!(reported.new_lines.iter().any(|l| l.contains("link leads outside")));
     }
 

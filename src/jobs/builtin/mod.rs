@@ -57,10 +57,7 @@ pub fn whole_number(params: &Value, field: &str, range: std::ops::RangeInclusive
     }
     .ok_or_else(|| FieldError::new(field, "must be a whole number"))?;
     if !range.contains(&number) {
-        return Err(FieldError::new(
-            field,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ));
+        return Err(FieldError::new(field, format!("must be between {} and {}", range.start(), range.end())));
     }
     Ok(number)
 }

@@ -188,10 +188,7 @@ mod tests {
         assert_eq!(read(r#"{"done": 1}"#).unwrap().state, None);
         for bad in ["exploded", "queued", "interrupted", "Running"] {
             let err = read(&format!(r#"{{"state": "{bad}"}}"#)).unwrap_err().to_string();
-            assert!(
-                err.contains("expected one of `running`, `succeeded`, `failed`, `cancelled`"),
-                "{bad}: {err}"
-            );
+            assert!(err.contains("expected one of `running`, `succeeded`, `failed`, `cancelled`"), "{bad}: {err}");
         }
     }
 }

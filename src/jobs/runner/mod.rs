@@ -41,15 +41,11 @@ use crate::streams::{
     hub::{EventId, Hub, HubError},
     TopicName,
 };
+use crate::time::now_ms;
 use live::{Live, LiveJob};
 use outbox::{Outbox, Pending};
-use crate::time::now_ms;
 use parking_lot::Mutex;
-use std::{
-    collections::HashMap,
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 

@@ -267,10 +267,10 @@ async fn shutdown_interrupts_running_and_queued_jobs_and_history_survives() {
     };
     let (runner, _hub) = runner(dir.path(), 1).await;
     let (jobs, _) = runner.snapshot(&me, 10).await.unwrap();
-    assert_eq!(jobs.iter().map(|j| (j.id, j.state)).collect::<Vec<_>>(), [
-        (queued, JobState::Interrupted),
-        (running, JobState::Interrupted)
-    ]);
+    assert_eq!(
+        jobs.iter().map(|j| (j.id, j.state)).collect::<Vec<_>>(),
+        [(queued, JobState::Interrupted), (running, JobState::Interrupted)]
+    );
     assert!(runner.retry(&me, running).await.is_ok());
 }
 

@@ -38,7 +38,8 @@ pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) 
         Some(len) => Framing::Length(len),
         None => Framing::Chunked,
     };
-    let head = encode_head(parts.status, &parts.headers, framing, &httpdate::fmt_http_date(std::time::SystemTime::now()));
+    let head =
+        encode_head(parts.status, &parts.headers, framing, &httpdate::fmt_http_date(std::time::SystemTime::now()));
     drop(parts);
 
     let (mut reader, mut writer) = stream.split();

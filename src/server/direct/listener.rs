@@ -38,7 +38,12 @@ pub struct RoutingListener {
 impl RoutingListener {
     /// Starts accepting on `listener`. Direct-path connections run as tasks of `direct`, so the
     /// server can wait for them on shutdown; accepting stops when `shutdown` is cancelled.
-    pub fn start(listener: TcpListener, router: Router, direct: TaskTracker, shutdown: CancellationToken) -> io::Result<Self> {
+    pub fn start(
+        listener: TcpListener,
+        router: Router,
+        direct: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
         let (to_hyper, for_hyper) = mpsc::channel(1024);
         direct.clone().spawn(accept_loop(listener, router, to_hyper, direct, shutdown));
@@ -81,10 +86,13 @@ async fn accept_loop(
                 direct.spawn(route(socket, peer, router, to_hyper, shutdown));
             }
             // The peer gave up before we accepted: nothing to do.
-            Err(err) if matches!(
-                err.kind(),
-                io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
-            ) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                ) => {}
             // Usually out of file descriptors: wait for some to be freed rather than spin.
             Err(err) => {
                 tracing::error!("accept error: {err}");

@@ -26,10 +26,7 @@ impl std::str::FromStr for EventId {
         if epoch.len() != 8 || seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return Err(());
         }
-        Ok(Self {
-            epoch: u32::from_str_radix(epoch, 16).map_err(|_| ())?,
-            seq: seq.parse().map_err(|_| ())?,
-        })
+        Ok(Self { epoch: u32::from_str_radix(epoch, 16).map_err(|_| ())?, seq: seq.parse().map_err(|_| ())? })
     }
 }
 
@@ -54,4 +51,3 @@ impl ResetReason {
         }
     }
 }
-

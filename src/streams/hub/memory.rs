@@ -5,10 +5,7 @@
 //! topic the sweeper forgets leaves its highest sequence number in `forgotten_through`, so a
 //! cursor from before it gets a reset instead of a silent gap. No lock is held across an `.await`.
 
-use super::{
-    EventId, HubConfig, HubError, HubStats, ResetReason,
-    StoredEvent, SubscribeRequest, TopicStats,
-};
+use super::{EventId, HubConfig, HubError, HubStats, ResetReason, StoredEvent, SubscribeRequest, TopicStats};
 use crate::streams::{
     names::{EventType, TopicName, RESET_EVENT},
     wire,
@@ -126,7 +123,12 @@ impl MemoryHub {
         self.id(self.visible_through.load(Ordering::Acquire))
     }
 
-    pub(super) fn publish(&self, topic_name: &TopicName, event_type: &EventType, data: &str) -> Result<EventId, HubError> {
+    pub(super) fn publish(
+        &self,
+        topic_name: &TopicName,
+        event_type: &EventType,
+        data: &str,
+    ) -> Result<EventId, HubError> {
         let topic = self.topic(topic_name);
         let now = Instant::now();
         let id = {
@@ -297,4 +299,3 @@ impl MemoryHub {
         wire::encode_event(&self.id(seq).to_string(), RESET_EVENT, &data)
     }
 }
-

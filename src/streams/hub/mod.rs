@@ -116,12 +116,7 @@ impl Hub {
     }
 
     /// Publishes one event and returns its id.
-    pub async fn publish(
-        &self,
-        topic: &TopicName,
-        event_type: &EventType,
-        data: &str,
-    ) -> Result<EventId, HubError> {
+    pub async fn publish(&self, topic: &TopicName, event_type: &EventType, data: &str) -> Result<EventId, HubError> {
         match &*self.backend {
             Backend::InProcess(hub) => hub.publish(topic, event_type, data),
         }
@@ -129,10 +124,7 @@ impl Hub {
 
     /// A stream of SSE bytes: `retry:`, then history after `last_event_id` (or a `reset`), then
     /// live events and heartbeats until the client leaves or the server stops.
-    pub fn subscribe(
-        &self,
-        request: SubscribeRequest,
-    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+    pub fn subscribe(&self, request: SubscribeRequest) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
         match &*self.backend {
             Backend::InProcess(hub) => subscriber::open(hub, request),
         }
@@ -183,7 +175,6 @@ impl Hub {
         }
     }
 }
-
 
 /// One event as kept in history.
 #[derive(Debug, Clone)]

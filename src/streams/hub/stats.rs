@@ -30,4 +30,3 @@ pub struct TopicStats {
     pub subscribers: usize,
     pub history_events: usize,
 }
-

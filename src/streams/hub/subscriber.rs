@@ -9,9 +9,9 @@ use super::{
     memory::{Joined, MemoryHub, Topic},
     Delivery, HubError, ResetReason, SubscribeRequest,
 };
-use futures::Stream;
 use crate::streams::wire;
 use bytes::{Bytes, BytesMut};
+use futures::Stream;
 use std::{
     sync::{atomic::Ordering, Arc},
     time::Duration,
@@ -164,4 +164,3 @@ impl Drop for Subscriber {
         self.hub.leave(&self.topics);
     }
 }
-
