@@ -54,7 +54,8 @@ pub enum Head {
     /// The head has not fully arrived.
     Partial,
     /// A plain HTTP/1.1 GET with no body: the direct path answers it.
-    Complete(Request<()>),
+    /// (Boxed: a request is far larger than the other variants, and a head is parsed once.)
+    Complete(Box<Request<()>>),
     /// Anything the direct path leaves to hyper: other versions, a body, an upgrade, a head
     /// `httparse` rejects (hyper then answers it with its own error).
     Unsupported,
@@ -65,7 +66,9 @@ pub fn parse_head(bytes: &[u8]) -> Head {
     let mut parsed = httparse::Request::new(&mut headers);
     match parsed.parse(bytes) {
         Ok(httparse::Status::Partial) => Head::Partial,
-        Ok(httparse::Status::Complete(_)) => to_request(&parsed).map_or(Head::Unsupported, Head::Complete),
+        Ok(httparse::Status::Complete(_)) => {
+            to_request(&parsed).map_or(Head::Unsupported, |request| Head::Complete(Box::new(request)))
+        }
         Err(_) => Head::Unsupported,
     }
 }

@@ -140,7 +140,7 @@ async fn route(
     match head {
         Ok(Some(Head::Complete(request))) => {
             drop(read);
-            conn::serve(socket, request, router).await;
+            conn::serve(socket, *request, router).await;
         }
         Ok(Some(_)) => {
             let connection = Prefixed { prefix: read.freeze(), socket };
