@@ -20,6 +20,7 @@ mod fdlimit;
 mod http1;
 mod market;
 mod market_report;
+mod market_results;
 mod metrics;
 mod procstat;
 mod publisher;

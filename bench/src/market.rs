@@ -8,12 +8,12 @@ use crate::{
     contract::MarketSnapshot,
     error::BenchError,
     exchange,
+    market_results::{LiveResult, Span, StallResult, StallSample},
     metrics::{self, Counters},
     procstat,
-    quotes::{self, LiveShared, LiveTotals, ResumeOutcome},
+    quotes::{self, LiveShared},
     server_proc::{self, Launch, ServerKind, ServerProcess},
-    subscriber::{self, ConnectSummary, Connected},
-    tracker::LatencySummary,
+    subscriber::{self, Connected},
 };
 use std::{
     sync::Arc,
@@ -94,75 +94,15 @@ async fn mark(server: &ServerProcess) -> Result<Mark, BenchError> {
     })
 }
 
-/// What a window measured on the server side: counter growth, per second where it says so.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Span {
-    pub secs: f64,
-    /// Longer of the two `/metrics` round trips, seconds: `secs` is known to about half of it.
-    pub round_trip: f64,
-    pub grown: Counters,
-    pub server_cpu: f64,
-    pub tool_cpu: f64,
-}
-
-impl Span {
-    fn between(start: &Mark, end: &Mark) -> Self {
-        Self {
-            secs: end.at.duration_since(start.at).as_secs_f64(),
-            round_trip: start.round_trip.max(end.round_trip),
-            grown: end.counters.since(&start.counters),
-            server_cpu: end.server_cpu - start.server_cpu,
-            tool_cpu: end.tool_cpu - start.tool_cpu,
-        }
+/// The window between two marks.
+fn span_between(start: &Mark, end: &Mark) -> Span {
+    Span {
+        secs: end.at.duration_since(start.at).as_secs_f64(),
+        round_trip: start.round_trip.max(end.round_trip),
+        grown: end.counters.since(&start.counters),
+        server_cpu: end.server_cpu - start.server_cpu,
+        tool_cpu: end.tool_cpu - start.tool_cpu,
     }
-
-    pub fn per_sec(&self, count: f64) -> f64 {
-        if self.secs > 0.0 {
-            count / self.secs
-        } else {
-            0.0
-        }
-    }
-}
-
-/// One live run.
-#[derive(Debug, Clone)]
-pub struct LiveResult {
-    pub rate: u32,
-    pub symbols: usize,
-    pub warmup_secs: f64,
-    pub connect: ConnectSummary,
-    pub span: Span,
-    pub delivered: LiveTotals,
-    pub staleness: LatencySummary,
-    pub rss_base_kib: u64,
-    pub rss_connected_kib: u64,
-    pub rss_max_kib: u64,
-    /// Kernel TCP buffers (host-wide) before connecting and at the end of the window.
-    pub tcp_base_kib: u64,
-    pub tcp_end_kib: u64,
-}
-
-/// RSS and kernel TCP buffers at one moment of the stall.
-#[derive(Debug, Clone, Copy)]
-pub struct StallSample {
-    pub secs: f64,
-    pub rss_kib: u64,
-    pub tcp_kib: u64,
-}
-
-/// The stall run.
-#[derive(Debug, Clone)]
-pub struct StallResult {
-    pub rate: u32,
-    pub symbols: usize,
-    pub recv_buffer: u32,
-    pub connect: ConnectSummary,
-    pub rss_base_kib: u64,
-    pub tcp_base_kib: u64,
-    pub samples: Vec<StallSample>,
-    pub span: Span,
-    pub resumed: Vec<ResumeOutcome>,
 }
 
 /// Runs every live rate, then the stall run, each on a fresh server.
@@ -286,7 +226,7 @@ async fn measure_live(
         symbols: symbols.len(),
         warmup_secs,
         connect,
-        span: Span::between(&start, &end),
+        span: span_between(&start, &end),
         delivered,
         staleness,
         rss_base_kib,
@@ -355,7 +295,7 @@ async fn measure_stall(server: &ServerProcess, plan: &MarketPlan) -> Result<(Sta
         rss_base_kib,
         tcp_base_kib,
         samples,
-        span: Span::between(&start, &end),
+        span: span_between(&start, &end),
         resumed,
     };
     Ok((result, held))

@@ -3,7 +3,7 @@
 //! lives here as small pure functions, tested below.
 
 use crate::{
-    market::{LiveResult, StallResult, StallSample},
+    market_results::{LiveResult, StallResult, StallSample},
     report::ms,
 };
 

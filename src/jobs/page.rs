@@ -16,9 +16,6 @@ use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-/// Log lines the detail page keeps.
-const LOG_TAIL: usize = 200;
-
 #[component]
 pub fn JobsPage() -> impl IntoView {
     let snapshot = Resource::new(|| (), |_| list_jobs());
@@ -318,7 +315,7 @@ fn JobDetailLive(detail: JobWithLog, on_reset: Callback<()>) -> impl IntoView {
         StreamEvent::Item { item: Json(JobEvent::Log { id: job_id, lines }), .. } if job_id == id => {
             logs.update(|all| {
                 all.extend(lines);
-                let excess = all.len().saturating_sub(LOG_TAIL);
+                let excess = all.len().saturating_sub(super::model::LOG_TAIL);
                 all.drain(..excess);
             })
         }

@@ -73,8 +73,17 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
 
     let config = &settings.pulseboard;
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .map_err(|err| io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display())))?;
+    // File work stays off the async runtime, startup included.
+    let prepared = tokio::task::spawn_blocking({
+        let data_dir = data_dir.clone();
+        move || {
+            std::fs::create_dir_all(&data_dir).map_err(|err| {
+                io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
+            })?;
+            SessionKeys::load_or_create(&data_dir)
+        }
+    });
+    let sessions = prepared.await.map_err(io::Error::other)??;
     let shutdown = Shutdown::new();
     let hub = Hub::in_process(HubConfig::from_settings(&config.streams));
     let database = data_dir.join("pulseboard.sqlite3");
@@ -85,7 +94,6 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let jobs = JobRunner::new(store, hub.clone(), registry, env, config.jobs.workers, shutdown.tasks())
         .await
         .map_err(io::Error::other)?;
-    let sessions = SessionKeys::load_or_create(data_dir)?;
     let monitor = MonitorStore::new(&config.monitor);
     let (market, quote_publisher) = Market::new(hub.clone());
     let streams = StreamContext {
