@@ -101,3 +101,15 @@ fn foreign_pulseboard_variables_only_warn() {
         );
     }
 }
+
+#[tokio::test]
+async fn publishing_while_shutting_down_is_a_503() {
+    let server = start_server(|_| {}).await;
+    // What shutting down does first: the hub takes no more subscribers or outside events.
+    server.hub.disconnect_all(true);
+    let response = client().post(url(&server, "/api/publish?topic=demo")).body("late").send().await.unwrap();
+    let (status, message) = json_error(response).await;
+    assert_eq!(status, 503);
+    assert!(message.contains("shutting down"), "{message}");
+    assert_eq!(server.hub.stats().published, 0, "nothing was published");
+}

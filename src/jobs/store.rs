@@ -115,7 +115,9 @@ impl Store {
 
     /// Whether the database answers (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
+        // Reads the jobs table itself (`SELECT 1` alone never touches the file): a database file
+        // that was removed, replaced or corrupted fails here.
+        self.with(|conn| conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))).await
     }
 
     /// After a restart: whatever was queued or running did not finish.

@@ -153,11 +153,13 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
 pub async fn run(settings: Settings) -> io::Result<()> {
     let grace = settings.pulseboard.server.shutdown_grace();
+    // Handlers first: a SIGTERM right after the "listening" line must still drain gracefully.
+    let signals = shutdown::Signals::install();
     let server = start(settings).await?;
     // Tests and scripts read this line to learn the port when the configured port is 0.
     println!("pulseboard listening on http://{}", server.addr);
     tracing::info!(addr = %server.addr, "listening");
-    shutdown::signal().await;
+    signals.recv().await;
     tracing::info!("shutting down");
     server.begin_shutdown();
     server.stopped(grace).await

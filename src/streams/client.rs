@@ -229,7 +229,15 @@ mod browser {
             conn.states.borrow_mut().retain(|s| *s != state);
             if conn.listeners.borrow().is_empty() {
                 conn.stop();
-                OPEN.with(|open| open.borrow_mut().remove(&conn.url));
+                // Only this connection's entry: a newer one for the same URL (opened after a
+                // snapshot reload) keeps its place, so later panels still share it.
+                OPEN.with(|open| {
+                    let mut open = open.borrow_mut();
+                    let is_this = open.get(&conn.url).is_some_and(|entry| std::ptr::eq(entry.as_ptr(), Rc::as_ptr(&conn)));
+                    if is_this {
+                        open.remove(&conn.url);
+                    }
+                });
             }
         });
     }

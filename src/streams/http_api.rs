@@ -92,6 +92,9 @@ async fn publish(
         }
     }
     let topic = topic.ok_or(ApiError::MissingParameter("topic"))?;
+    // While shutting down, the API takes no more events (the server's own producers still
+    // flush theirs): the client gets a 503 and publishes again to the next instance.
+    context.hub.check_ready()?;
     let event_type = event_type.unwrap_or_else(EventType::message);
     access::authorize(request.headers(), Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
 
