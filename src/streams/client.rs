@@ -233,7 +233,8 @@ mod browser {
                 // snapshot reload) keeps its place, so later panels still share it.
                 OPEN.with(|open| {
                     let mut open = open.borrow_mut();
-                    let is_this = open.get(&conn.url).is_some_and(|entry| std::ptr::eq(entry.as_ptr(), Rc::as_ptr(&conn)));
+                    let is_this =
+                        open.get(&conn.url).is_some_and(|entry| std::ptr::eq(entry.as_ptr(), Rc::as_ptr(&conn)));
                     if is_this {
                         open.remove(&conn.url);
                     }
