@@ -109,6 +109,27 @@ async fn healthz_answers_and_readyz_follows_the_hub() {
 }
 
 #[tokio::test]
+async fn readyz_is_503_when_the_job_database_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_path_buf();
+    let server = start_server(move |s| s.pulseboard.server.data_dir = data_dir).await;
+    let ready = client().get(url(&server, "/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    // The database file is removed under the running server (a volume lost, a wrong cleanup).
+    for name in ["pulseboard.sqlite3", "pulseboard.sqlite3-wal", "pulseboard.sqlite3-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(name));
+    }
+    let ready = client().get(url(&server, "/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!((body["ready"].clone(), body["checks"]["hub"].clone()), (false.into(), "ok".into()));
+    let reason = body["checks"]["database"].as_str().unwrap_or_default();
+    assert!(!reason.is_empty() && reason != "ok", "{body}");
+    // Still alive: the process answers.
+    assert_eq!(client().get(url(&server, "/healthz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn snapshot_holds_the_window_and_refuses_other_windows() {
     let server = start_server(fast_monitor).await;
     wait_for_samples(&server, 3.0).await;

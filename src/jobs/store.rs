@@ -53,6 +53,8 @@ pub struct NewJob {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Where the database lives, for the readiness check.
+    path: Arc<std::path::PathBuf>,
 }
 
 const SCHEMA: &str = "
@@ -91,9 +93,10 @@ const COLUMNS: &str =
 impl Store {
     /// Opens (or creates) the database at `path`, in WAL mode.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let path = path.to_path_buf();
+        let path = Arc::new(path.to_path_buf());
+        let file = path.clone();
         let conn = blocking(move || {
-            let conn = Connection::open(path)?;
+            let conn = Connection::open(&*file)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -101,7 +104,7 @@ impl Store {
             Ok(conn)
         })
         .await?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), path })
     }
 
     /// Runs `work` with the connection on the blocking pool.
@@ -113,11 +116,16 @@ impl Store {
         blocking(move || work(&mut conn.lock())).await
     }
 
-    /// Whether the database answers (for readiness checks).
+    /// Whether the database on disk answers (for readiness checks). It opens the file afresh,
+    /// read-only, and reads the jobs table: the server's own connection would go on answering
+    /// from its cache, or write to a file already deleted (lost at the next restart).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        // Reads the jobs table itself (`SELECT 1` alone never touches the file): a database file
-        // that was removed, replaced or corrupted fails here.
-        self.with(|conn| conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))).await
+        let path = self.path.clone();
+        blocking(move || {
+            let conn = Connection::open_with_flags(&*path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            conn.query_row("SELECT count(*) FROM jobs", [], |_| Ok(()))
+        })
+        .await
     }
 
     /// After a restart: whatever was queued or running did not finish.
