@@ -1,8 +1,8 @@
 //! pulseboard: live dashboards over server-sent events, in one Leptos crate.
 //!
 //! Runs everywhere: `app`, the pages, the typed stream layer and `request_error` (the one error
-//! server functions answer with). Server only (`ssr`): `config`, `server`, `state` and the hub
-//! and HTTP side of `streams`. Browser only (`hydrate`): the `hydrate` entry point and the fetch
+//! server functions answer with). Server only (`ssr`): `config`, `server`, `state`, `session`,
+//! `time` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the `hydrate` entry point and the fetch
 //! side of `streams::client`.
 
 // Leptos view types nest deeply; the release (wasm-release) build needs more than the default.

@@ -4,7 +4,7 @@
 //! [`StreamContext`] is the stream layer's slice of the app state: handlers take it through axum's
 //! sub-state extraction (`State<StreamContext>`, via `FromRef` on the app's state) and stream
 //! server functions find it in the Leptos context, so this layer never sees the app's domains.
-//! [`subscribe`] is the one path from a request to a hub stream: topic limit, access guard, resume
+//! `subscribe` is the one path from a request to a hub stream: topic limit, access guard, resume
 //! point (the `Last-Event-ID` header wins over the `last_event_id` query parameter).
 
 use super::{

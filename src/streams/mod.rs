@@ -6,7 +6,11 @@
 //!          -> use_event_stream in the page: reconnect, resume, connection state  [client]   (hydrate)
 //! ```
 //!
-//! Nothing here knows about jobs, prices or metrics.
+//! Nothing here knows about jobs, prices or metrics: this module imports nothing of the app's
+//! domains or its state. Server side, handlers take the layer's own slice of the state,
+//! [`StreamContext`] (`FromRef`), and every subscription passes [`context`]'s one path (limits,
+//! the [`access`] guard, the resume point); every refusal is an [`ApiError`]. Shared with the
+//! browser: names, the `Sse` encoding, the client hook and connection states.
 
 pub mod client;
 pub mod encoding;

@@ -2,7 +2,7 @@
 //!
 //! A stream server function (declared with `#[server(input = GetUrl, output = Sse, ...)]`) names
 //! its topics and a delivery policy and calls one of these; they read the request's resume point
-//! and pass the same guard and limits as `GET /api/events` (see [`super::context::subscribe`]).
+//! and pass the same guard and limits as `GET /api/events` (see `context::subscribe`).
 
 use super::{
     access::Origin,

@@ -2,13 +2,13 @@
 //!
 //! [`Hub`] is the one API producers publish through and streams read from, whatever backend is
 //! behind it: `Backend` is the seam. Today it has one variant, the in-process hub of
-//! [`memory`] (the embedded default: no services); a Redis backend becomes a second variant in a
+//! `memory` (the embedded default: no services); a Redis backend becomes a second variant in a
 //! room of its own, and producers and handlers never change. Producers call `publish` without
 //! holding any lock of their own across it: a remote backend's publish is a network round trip.
 //!
-//! Rooms: [`ids`] (event ids and reset reasons, the resume contract), [`memory`] (the in-process
-//! backend: histories, id order, sweeping), [`subscriber`] (one open stream: a cursor over
-//! history, delivery policy, heartbeats), [`stats`] (counters for monitoring).
+//! Rooms: `ids` (event ids and reset reasons, the resume contract), `memory` (the in-process
+//! backend: histories, id order, sweeping), `subscriber` (one open stream: a cursor over
+//! history, delivery policy, heartbeats), `stats` (counters for monitoring).
 //!
 //! How the in-process hub keeps its promises:
 //! - **Encode once.** `publish` turns the event into SSE frame bytes once; every subscriber gets a
