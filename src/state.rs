@@ -6,7 +6,7 @@
 
 use crate::{
     config::PulseboardSettings, jobs::runner::JobRunner, market::feed::Market, monitor::store::MonitorStore,
-    session::SessionKeys, streams::hub::Hub, streams::StreamContext,
+    session::SessionKeys, streams::StreamContext,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -16,7 +16,6 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<PulseboardSettings>,
-    pub hub: Hub,
     pub streams: StreamContext,
     pub jobs: JobRunner,
     pub sessions: SessionKeys,

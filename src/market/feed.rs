@@ -56,6 +56,8 @@ pub struct Market {
 pub struct Publisher {
     outbox: mpsc::UnboundedReceiver<Quote>,
     hub: Hub,
+    /// Made once: every quote is published with it.
+    quote_event: EventType,
 }
 
 impl Market {
@@ -65,7 +67,7 @@ impl Market {
         let (outbox, queued) = mpsc::unbounded_channel();
         let market =
             Self { board: Arc::new(Mutex::new(Board::default())), outbox, hub: hub.clone(), ticks: Arc::default() };
-        (market, Publisher { outbox: queued, hub })
+        (market, Publisher { outbox: queued, hub, quote_event: QUOTE_EVENT.event_type() })
     }
 
     /// Applies a checked tick and queues the symbol's new quote for publishing.
@@ -87,11 +89,11 @@ impl Market {
                 _ = shutdown.cancelled() => break,
             };
             let Some(quote) = quote else { return };
-            publish(&publisher.hub, &quote).await;
+            publish(&publisher, &quote).await;
         }
         publisher.outbox.close();
         while let Some(quote) = publisher.outbox.recv().await {
-            publish(&publisher.hub, &quote).await;
+            publish(&publisher, &quote).await;
         }
     }
 
@@ -119,13 +121,13 @@ impl Market {
     }
 }
 
-async fn publish(hub: &Hub, quote: &Quote) {
+async fn publish(publisher: &Publisher, quote: &Quote) {
     let Some(topic) = quote_topic(&quote.symbol) else { return };
     let data = match serde_json::to_string(quote) {
         Ok(data) => data,
         Err(err) => return tracing::error!(%err, "quote not encoded"),
     };
-    if let Err(err) = hub.publish(&topic, &QUOTE_EVENT.event_type(), &data).await {
+    if let Err(err) = publisher.hub.publish(&topic, &publisher.quote_event, &data).await {
         tracing::debug!(%err, "quote not published");
     }
 }

@@ -47,7 +47,7 @@ pub async fn monitor_snapshot(window: Option<String>) -> Result<MonitorView, Req
         .map_err(|err| RequestError::bad_request(err.to_string()))?;
     // The id first: a sample recorded meanwhile is then both in the points and on the stream,
     // and the page drops the repeat (rather than missing it).
-    let last_id = state.hub.current_id().to_string();
+    let last_id = state.streams.hub.current_id().to_string();
     let (latest, points) = store.view(chosen);
     Ok(MonitorView {
         window_minutes: chosen.minutes,

@@ -17,7 +17,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let latest = state.monitor.latest();
-    let (hub, jobs) = (state.hub.stats(), state.jobs.counts().await);
+    let (hub, jobs) = (state.streams.hub.stats(), state.jobs.counts().await);
     match prometheus::render(latest.as_ref(), &hub, jobs, state.monitor.samples(), state.market.ticks()) {
         Ok(text) => {
             let mut response = text.into_response();
@@ -37,7 +37,7 @@ async fn healthz() -> Json<serde_json::Value> {
 /// `200 {"ready":true,"checks":{"hub":"ok","database":"ok"}}`, or `503` with the failing
 /// check's reason.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let hub = state.hub.check_ready().map_err(|err| err.to_string());
+    let hub = state.streams.hub.check_ready().map_err(|err| err.to_string());
     let database = state.jobs.check_database().await.map_err(|err| err.to_string());
     let ready = hub.is_ok() && database.is_ok();
     let body = serde_json::json!({

@@ -104,7 +104,6 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let state = AppState {
         leptos_options,
         settings: Arc::new(config.clone()),
-        hub: hub.clone(),
         streams,
         jobs: jobs.clone(),
         sessions,

@@ -64,9 +64,11 @@ fn route_list() -> Vec<AxumRouteListing> {
 /// itself a body that says what was wrong. A wrong method on a server function gets an empty 405
 /// from axum, and an unknown `/api/...` path falls through to the HTML 404 page.
 async fn json_for_bare_api_errors(request: Request, next: Next) -> Response {
-    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    // `Method` and `Uri` clone cheaply (shared bytes); the path is formatted only for an error.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
     let response = next.run(request).await;
     let status = response.status();
+    let path = uri.path();
     let is_api = path.starts_with("/api/");
     let message = match status {
         StatusCode::METHOD_NOT_ALLOWED if response.headers().get(header::CONTENT_TYPE).is_none() => {

@@ -42,7 +42,8 @@ where
     }
 }
 
-/// A route that answers any other method with a JSON 405 naming the one it takes.
+/// A route that answers any other method with a JSON 405 naming the one it takes. (The router's
+/// own JSON 405 cannot name it: axum adds `Allow` outside every layer.)
 fn only<S>(route: MethodRouter<S>, allowed: &'static str) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
