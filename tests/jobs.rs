@@ -8,9 +8,7 @@ use std::time::Duration;
 
 /// A browser session: the cookie the server set on the first request.
 async fn new_session(server: &pulseboard::server::RunningServer) -> String {
-    let response = client().get(url(server, "/")).send().await.unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
+    session_cookie(&url(server, "")).await
 }
 
 async fn call(
@@ -19,15 +17,7 @@ async fn call(
     path: &str,
     form: &str,
 ) -> (u16, serde_json::Value) {
-    let response = client()
-        .post(url(server, path))
-        .header("cookie", session)
-        .header("accept", "application/json")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&url(server, path), session, form).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }

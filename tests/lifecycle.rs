@@ -185,21 +185,11 @@ async fn sigterm_ends_open_streams_cleanly_and_exits_zero_without_waiting_for_th
 
 /// A browser session: the cookie the server set on the first page.
 async fn new_session(server: &Process) -> String {
-    let response = client().get(server.url("/")).send().await.unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
+    session_cookie(&server.url("")).await
 }
 
 async fn start_job(server: &Process, session: &str, form: &str) -> i64 {
-    let response = client()
-        .post(server.url("/api/jobs/start"))
-        .header("cookie", session)
-        .header("accept", "application/json")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server.url("/api/jobs/start"), session, form).await;
     assert_eq!(response.status(), 200);
     response.json::<serde_json::Value>().await.unwrap().as_i64().expect("the job's id")
 }
@@ -244,15 +234,7 @@ async fn queued_and_running_jobs_are_interrupted_by_sigterm_and_stay_so_after_a_
         assert_eq!(job_state(&server, &me, id).await, "interrupted", "job {id}");
     }
     // An interrupted job can be retried: a new job that runs to its end.
-    let response = client()
-        .post(server.url("/api/jobs/retry"))
-        .header("cookie", &me)
-        .header("accept", "application/json")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("id={queued}"))
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server.url("/api/jobs/retry"), &me, &format!("id={queued}")).await;
     assert_eq!(response.status(), 200);
     let retried = response.json::<serde_json::Value>().await.unwrap().as_i64().unwrap();
     assert_ne!(retried, queued);

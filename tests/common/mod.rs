@@ -193,3 +193,23 @@ impl RawConnection {
         matches!(closed, Ok(Ok(_)))
     }
 }
+
+/// A browser session: the cookie the server sets on the first page of `base` (`http://host:port`).
+pub async fn session_cookie(base: &str) -> String {
+    let response = client().get(format!("{base}/")).send().await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// Posts `form` to a server function as the hydrated app does (JSON answer), in `session`.
+pub async fn post_form(url: &str, session: &str, form: &str) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("cookie", session)
+        .header("accept", "application/json")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string())
+        .send()
+        .await
+        .unwrap()
+}
