@@ -12,7 +12,7 @@
 //! and hyper unchanged.
 
 mod conn;
-mod head;
+pub mod head;
 mod listener;
 
 pub use listener::RoutingListener;

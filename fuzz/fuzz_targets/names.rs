@@ -1,0 +1,8 @@
+//! libFuzzer entry for the `names` target (see `fuzz/targets.rs`).
+#![no_main]
+
+#[path = "../targets.rs"]
+#[allow(dead_code)]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::names(data));
