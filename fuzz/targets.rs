@@ -32,7 +32,8 @@ pub const ALL: &[(&str, fn(&[u8]))] = &[
 /// Splits fuzz input into a few text fields at 0xFF bytes (never valid UTF-8, so every field is
 /// free to hold anything else).
 fn fields(data: &[u8], n: usize) -> Vec<String> {
-    let mut parts: Vec<String> = data.splitn(n, |b| *b == 0xFF).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let mut parts: Vec<String> =
+        data.splitn(n, |b| *b == 0xFF).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
     parts.resize(n, String::new());
     parts
 }

@@ -12,7 +12,9 @@ use proptest::{prelude::*, test_runner::TestRunner};
 /// at): the mutations of these reach deeper branches than random bytes do.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
     let seeds: &[&[&str]] = match target {
-        "sse_encoding" => &[&["\u{1}\u{2}\u{3}\u{4}xy", "job", "line one\r\nline two\rthree\n", "7"], &["", "", "data: x", ""]],
+        "sse_encoding" => {
+            &[&["\u{1}\u{2}\u{3}\u{4}xy", "job", "line one\r\nline two\rthree\n", "7"], &["", "", "data: x", ""]]
+        }
         "event_id" => &[&["0000002a-17"], &["ffffffff-18446744073709551615"], &["1234abcd-0"]],
         "names" => &[&["jobs.shared"], &["private.jobs.ab12"], &["market.quote.ACME"], &["job:42"], &["reset"]],
         "request_head" => &[
@@ -21,7 +23,9 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             &["POST /api/publish?topic=demo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"],
         ],
         "tick" => &[&[r#"{"symbol":"ACME","price":101.5,"volume":300,"timestamp":1767225600000}"#]],
-        "job_params" => &[&["primes", r#"{"limit": 1000}"#, "photos/2024"], &["checksum", r#"{"dir": "photos"}"#, "../etc"]],
+        "job_params" => {
+            &[&["primes", r#"{"limit": 1000}"#, "photos/2024"], &["checksum", r#"{"dir": "photos"}"#, "../etc"]]
+        }
         _ => &[],
     };
     seeds.iter().map(|fields| fields.iter().map(|f| f.as_bytes()).collect::<Vec<_>>().join(&0xFF)).collect()

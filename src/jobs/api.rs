@@ -30,17 +30,25 @@ impl<'de> Deserialize<'de> for JobIdArg {
                 f.write_str("a job id (a whole number)")
             }
             fn visit_i64<E: Error>(self, id: i64) -> Result<JobIdArg, E> {
-                Ok(JobIdArg(id))
+                job_number(id).ok_or_else(|| E::custom(format!("id {id} is not a job id (job ids start at 1)")))
             }
             fn visit_u64<E: Error>(self, id: u64) -> Result<JobIdArg, E> {
-                JobId::try_from(id).map(JobIdArg).map_err(|_| E::custom(format!("id {id} is not a job id")))
+                JobId::try_from(id)
+                    .ok()
+                    .and_then(job_number)
+                    .ok_or_else(|| E::custom(format!("id {id} is not a job id (job ids start at 1)")))
             }
             fn visit_str<E: Error>(self, text: &str) -> Result<JobIdArg, E> {
                 text.trim()
                     .parse()
-                    .map(JobIdArg)
-                    .map_err(|_| E::custom(format!("id must be a job number (a whole number), not {text:?}")))
+                    .ok()
+                    .and_then(job_number)
+                    .ok_or_else(|| E::custom(format!("id must be a job number (a whole number from 1), not {text:?}")))
             }
+        }
+        /// Job ids are the store's row ids: whole numbers from 1.
+        fn job_number(id: JobId) -> Option<JobIdArg> {
+            (id >= 1).then_some(JobIdArg(id))
         }
         deserializer.deserialize_any(Visitor)
     }
@@ -194,7 +202,13 @@ mod tests {
         assert_eq!(qs.deserialize_str::<Args>("id=42").unwrap().id, JobIdArg(42));
         assert_eq!(serde_json::from_str::<Args>(r#"{"id":7}"#).unwrap().id, JobIdArg(7));
         let message = qs.deserialize_str::<Args>("id=abc").unwrap_err().to_string();
-        assert_eq!(message, r#"id must be a job number (a whole number), not "abc""#);
+        assert_eq!(message, r#"id must be a job number (a whole number from 1), not "abc""#);
+        for not_an_id in ["id=0", "id=-3"] {
+            let message = qs.deserialize_str::<Args>(not_an_id).unwrap_err().to_string();
+            assert!(message.contains("id must be a job number"), "{not_an_id}: {message}");
+        }
+        let message = serde_json::from_str::<Args>(r#"{"id":-3}"#).unwrap_err().to_string();
+        assert!(message.contains("job ids start at 1"), "{message}");
         let message = qs.deserialize_str::<Args>("").unwrap_err().to_string();
         assert!(message.contains("missing field `id`"), "{message}");
         // What the client sends (a plain number) decodes back.
