@@ -80,7 +80,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
-            SessionKeys::load_or_create(&data_dir)
+            // `false` until the TLS settings serve the site over HTTPS; their wiring sets it.
+            SessionKeys::load_or_create(&data_dir).map(|keys| keys.secure(false))
         }
     });
     let sessions = prepared.await.map_err(io::Error::other)??;
