@@ -5,6 +5,7 @@
 //! background task is spawned through one [`Shutdown`]; [`RunningServer::stopped`] applies the
 //! grace period once, from the moment shutdown began to the end of the last task.
 
+pub mod cors;
 pub mod direct;
 mod router;
 mod shutdown;
@@ -65,6 +66,10 @@ impl RunningServer {
 pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     for variable in &settings.ignored_variables {
         tracing::warn!(%variable, "environment variable is not a pulseboard setting; ignored");
+    }
+    // `config::load` refuses bad origins already; settings built another way are checked here.
+    if let [first, ..] = settings.pulseboard.cors.validate().as_slice() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid configuration: {first}")));
     }
     let listener = TcpListener::bind(settings.leptos.site_addr).await?;
     let addr = listener.local_addr()?;
