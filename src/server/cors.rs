@@ -235,10 +235,10 @@ mod tests {
     fn a_list_or_a_comma_separated_string() {
         let read = |toml: &str| toml::from_str::<CorsSettings>(toml).unwrap().origins;
         assert_eq!(read(r#"cors-origins = ["https://a.example", "https://b.example"]"#).len(), 2);
-        assert_eq!(read(r#"cors-origins = "https://a.example, https://b.example,""#), [
-            "https://a.example",
-            "https://b.example"
-        ]);
+        assert_eq!(
+            read(r#"cors-origins = "https://a.example, https://b.example,""#),
+            ["https://a.example", "https://b.example"]
+        );
         assert!(read(r#"cors-origins = """#).is_empty());
     }
 
