@@ -13,7 +13,7 @@
 
 use crate::{
     jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
-    streams::StreamSettings,
+    server::cors::CorsSettings, streams::StreamSettings,
 };
 use figment::{
     providers::{Env, Format, Toml},
@@ -58,6 +58,7 @@ pub struct PulseboardSettings {
     pub jobs: JobsSettings,
     pub market: MarketSettings,
     pub monitor: MonitorSettings,
+    pub cors: CorsSettings,
 }
 
 impl PulseboardSettings {
@@ -72,6 +73,7 @@ impl PulseboardSettings {
             jobs: part(figment)?,
             market: part(figment)?,
             monitor: part(figment)?,
+            cors: part(figment)?,
         })
     }
 
@@ -83,13 +85,27 @@ impl PulseboardSettings {
                 _ => Vec::new(),
             }
         }
-        [keys(&self.server), keys(&self.streams), keys(&self.jobs), keys(&self.market), keys(&self.monitor)].concat()
+        [
+            keys(&self.server),
+            keys(&self.streams),
+            keys(&self.jobs),
+            keys(&self.market),
+            keys(&self.monitor),
+            keys(&self.cors),
+        ]
+        .concat()
     }
 
     /// Checks what the types alone cannot, module by module: one message per problem.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems =
-            [self.streams.validate(), self.jobs.validate(), self.market.validate(), self.monitor.validate()].concat();
+        let problems = [
+            self.streams.validate(),
+            self.jobs.validate(),
+            self.market.validate(),
+            self.monitor.validate(),
+            self.cors.validate(),
+        ]
+        .concat();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -351,6 +367,26 @@ mod tests {
             jail.set_env("PULSEBOARD_MONITOR_DISK_CRITICAL", "99.5");
             let settings = load(None).unwrap().pulseboard;
             assert_eq!((settings.monitor.interval_ms, settings.monitor.cpu_warn), (500, 50.0));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cors_origins_from_file_or_comma_separated_env_and_bad_ones_refused() {
+        Jail::expect_with(|jail| {
+            assert!(load(None).unwrap().pulseboard.cors.origins.is_empty(), "same origin only by default");
+            jail.create_file("cors.toml", "[pulseboard]\ncors-origins = [\"https://app.example\"]\n")?;
+            let settings = load(Some(Path::new("cors.toml"))).unwrap();
+            assert_eq!(settings.pulseboard.cors.origins, ["https://app.example"]);
+            jail.set_env("PULSEBOARD_CORS_ORIGINS", "https://a.example,http://127.0.0.1:8080");
+            let settings = load(Some(Path::new("cors.toml"))).unwrap();
+            assert_eq!(settings.pulseboard.cors.origins, ["https://a.example", "http://127.0.0.1:8080"]);
+            jail.set_env("PULSEBOARD_CORS_ORIGINS", "*");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("cors-origins") && message.contains("\"*\""), "{message}");
+            jail.set_env("PULSEBOARD_CORS_ORIGINS", "https://a.example/");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("cors-origins") && message.contains("path"), "{message}");
             Ok(())
         });
     }

@@ -5,6 +5,10 @@
 //! the request's extensions. Only a hash of the id (the *owner key*) is stored with jobs, so the
 //! database never holds a usable cookie value. The signing key lives in the data directory so
 //! sessions survive restarts.
+//!
+//! The cookie is `HttpOnly`, `SameSite=Lax` and, when the site is served over TLS
+//! ([`SessionKeys::secure`]), `Secure`. A cookie that is missing, malformed, forged or signed with
+//! another key simply starts a new session: never an error.
 
 use axum::{
     extract::{Request, State},
@@ -34,6 +38,8 @@ impl Session {
 #[derive(Clone)]
 pub struct SessionKeys {
     key: Arc<Key>,
+    /// Whether new cookies carry `Secure` (the site is served over TLS).
+    secure: bool,
 }
 
 impl SessionKeys {
@@ -55,12 +61,19 @@ impl SessionKeys {
             }
             Err(err) => return Err(err),
         };
-        Ok(Self { key: Arc::new(key) })
+        Ok(Self { key: Arc::new(key), secure: false })
+    }
+
+    /// Marks new session cookies `Secure` (browsers then send them over HTTPS only): set when
+    /// the site is served over TLS.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
     }
 
     #[cfg(test)]
     pub fn ephemeral() -> Self {
-        Self { key: Arc::new(Key::generate()) }
+        Self { key: Arc::new(Key::generate()), secure: false }
     }
 
     /// The session a request's cookies prove, if any.
@@ -84,6 +97,7 @@ impl SessionKeys {
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Lax)
+                .secure(self.secure)
                 .max_age(cookie::time::Duration::days(365)),
         );
         let cookie = jar.get(COOKIE).expect("just added").to_string();
@@ -139,6 +153,64 @@ mod tests {
         // Another server's key does not accept it either.
         headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
         assert_eq!(SessionKeys::ephemeral().session_of(&headers), None);
+    }
+
+    #[test]
+    fn the_cookie_is_secure_only_when_asked() {
+        let (_, plain) = SessionKeys::ephemeral().new_session();
+        let plain = plain.to_str().unwrap();
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"), "{plain}");
+        assert!(!plain.contains("Secure"), "{plain}");
+        let (_, secure) = SessionKeys::ephemeral().secure(true).new_session();
+        let secure = secure.to_str().unwrap();
+        assert!(secure.split("; ").any(|attribute| attribute == "Secure"), "{secure}");
+        assert!(secure.contains("HttpOnly") && secure.contains("SameSite=Lax"), "{secure}");
+    }
+
+    /// A tampered, truncated or garbled cookie is a new session, answered normally (never a 500).
+    #[tokio::test]
+    async fn a_tampered_cookie_starts_a_new_session() {
+        use axum::{body::Body, routing::get, Extension, Router};
+        use tower::ServiceExt;
+
+        let keys = SessionKeys::ephemeral();
+        let app = Router::new()
+            .route("/", get(|Extension(session): Extension<Session>| async move { session.owner }))
+            .layer(axum::middleware::from_fn_with_state(keys.clone(), middleware));
+        let (session, set_cookie) = keys.new_session();
+        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        let (name, value) = pair.split_once('=').unwrap();
+        // One character of the signed value changed, the signature cut, the value emptied, junk,
+        // bytes that are not UTF-8, and the same cookie twice (once tampered).
+        let last = value.chars().last().unwrap();
+        let flipped = format!("{name}={}{}", &value[..value.len() - 1], if last == 'A' { 'B' } else { 'A' });
+        let cases: Vec<Vec<u8>> = vec![
+            flipped.clone().into_bytes(),
+            format!("{name}={}", &value[..20]).into_bytes(),
+            format!("{name}=").into_bytes(),
+            format!("{name}=%%%;;;===").into_bytes(),
+            [format!("{name}=").as_bytes(), &[0xff, 0xfe, 0x80]].concat(),
+            format!("{flipped}; {pair}").into_bytes(),
+        ];
+        for cookie in cases {
+            let request = axum::http::Request::get("/")
+                .header(header::COOKIE, HeaderValue::from_bytes(&cookie).unwrap())
+                .body(Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            let shown = String::from_utf8_lossy(&cookie).into_owned();
+            assert_eq!(response.status(), 200, "{shown}");
+            let new_cookie = response.headers().contains_key(header::SET_COOKIE);
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            let owner = String::from_utf8(body.to_vec()).unwrap();
+            if shown.ends_with(&pair) {
+                // The genuine cookie beside the tampered one still names its session.
+                assert_eq!(owner, session.owner, "{shown}");
+            } else {
+                assert!(new_cookie, "a new session is set: {shown}");
+                assert_ne!(owner, session.owner, "{shown}");
+            }
+        }
     }
 
     #[test]

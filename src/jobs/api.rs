@@ -1,5 +1,9 @@
 //! Server functions of the Jobs page: snapshot, detail, start, cancel, retry and the live stream.
 //! Forms post to them directly, so starting and cancelling also work without JavaScript.
+//!
+//! Start, cancel and retry change state: the router's origin guard (`server::cors`) refuses them
+//! (403) when the request's `Origin` is neither the site's nor an allowed one, before they run.
+//! Cancel and retry are the owning session's alone (403 for any other, see the runner).
 
 use super::model::{JobEvent, JobId, JobView};
 use crate::{
@@ -58,6 +62,8 @@ impl<'de> Deserialize<'de> for JobIdArg {
 pub struct JobsSnapshot {
     pub jobs: Vec<JobView>,
     pub as_of: String,
+    /// The viewer's owner tag: jobs carrying it are the viewer's to cancel and retry.
+    pub viewer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +71,8 @@ pub struct JobWithLog {
     pub job: JobView,
     pub logs: Vec<String>,
     pub as_of: String,
+    /// As in [`JobsSnapshot::viewer`].
+    pub viewer: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -97,7 +105,7 @@ mod server {
                 JobsError::Invalid(field) => return RequestError::field(&field.field, field.message.clone()),
                 JobsError::NotFound => ErrorKind::NotFound,
                 JobsError::NotRetryable(_) | JobsError::Finished(_) => ErrorKind::Conflict,
-                JobsError::BadToken => ErrorKind::Forbidden,
+                JobsError::BadToken | JobsError::NotOwner(_) => ErrorKind::Forbidden,
                 JobsError::ShuttingDown | JobsError::Hub(HubError::ShuttingDown) => ErrorKind::Unavailable,
                 JobsError::Store(_) | JobsError::Hub(_) => ErrorKind::Internal,
             };
@@ -117,6 +125,7 @@ mod server {
             assert_eq!(status(JobsError::Finished("succeeded")), 409);
             assert_eq!(status(JobsError::NotRetryable("succeeded")), 409);
             assert_eq!(status(JobsError::BadToken), 403);
+            assert_eq!(status(JobsError::NotOwner("only the session that started it")), 403);
             assert_eq!(status(JobsError::ShuttingDown), 503);
             assert_eq!(status(JobsError::Hub(HubError::ShuttingDown)), 503);
             assert_eq!(status(JobsError::Hub(HubError::NoTopics)), 500);
@@ -132,7 +141,7 @@ mod server {
 pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
     let (runner, viewer) = server::context()?;
     let (jobs, as_of) = runner.snapshot(&viewer, LISTED_JOBS).await?;
-    Ok(JobsSnapshot { jobs, as_of: as_of.to_string() })
+    Ok(JobsSnapshot { jobs, as_of: as_of.to_string(), viewer: viewer.tag() })
 }
 
 /// One job with its log tail. Unknown and other sessions' private jobs are 404.
@@ -140,7 +149,7 @@ pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
 pub async fn job_detail(id: JobIdArg) -> Result<JobWithLog, RequestError> {
     let (runner, viewer) = server::context()?;
     let (job, logs, as_of) = runner.detail(&viewer, id.0).await?;
-    Ok(JobWithLog { job, logs, as_of: as_of.to_string() })
+    Ok(JobWithLog { job, logs, as_of: as_of.to_string(), viewer: viewer.tag() })
 }
 
 /// Starts a job. Fields come as text from the form and are checked on the server.

@@ -109,6 +109,27 @@ pub struct JobView {
     pub external: bool,
     pub created_ms: i64,
     pub finished_ms: Option<i64>,
+    /// The tag of the browser session that started it ([`owner_tag`]), which alone may cancel or
+    /// retry it; `None` when no session owns it (external jobs). Pages compare it with the
+    /// viewer's own tag to offer Cancel and Retry only on the viewer's jobs.
+    #[serde(default)]
+    pub owner_tag: Option<String>,
+}
+
+impl JobView {
+    /// Whether the session tagged `viewer_tag` started this job.
+    pub fn owned_by(&self, viewer_tag: &str) -> bool {
+        self.owner_tag.as_deref() == Some(viewer_tag)
+    }
+}
+
+/// What pages may learn of a job's owner key: a one-way tag of it. The key itself names the
+/// owner's private topic (`private.jobs.<key>`), so it is never sent with a shared job; the tag
+/// only tells a session which jobs are its own.
+#[cfg(feature = "ssr")]
+pub fn owner_tag(owner: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("pulseboard job owner tag\0{owner}").as_bytes())[..8])
 }
 
 /// What a jobs stream carries. Every `Job` event holds the whole view, so applying one twice is
@@ -195,6 +216,16 @@ mod tests {
         for state in [Queued, Running, Succeeded, Failed, Cancelled, Interrupted] {
             assert_eq!(JobState::parse(state.as_str()), Some(state));
         }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn owner_tags_are_stable_distinct_and_not_the_key() {
+        let key = "00112233445566778899aabbccddeeff";
+        assert_eq!(owner_tag(key), owner_tag(key));
+        assert_ne!(owner_tag(key), owner_tag("ffeeddccbbaa99887766554433221100"));
+        assert!(!owner_tag(key).contains(key) && !key.contains(&owner_tag(key)));
+        assert_eq!(owner_tag(key).len(), 16);
     }
 
     #[test]

@@ -141,6 +141,7 @@ fn JobBoard(
     on_reset: Callback<()>,
 ) -> impl IntoView {
     let jobs = RwSignal::new(snapshot.jobs.into_iter().map(|job| (job.id, RwSignal::new(job))).collect::<Vec<_>>());
+    let viewer = StoredValue::new(snapshot.viewer);
     let announcement = RwSignal::new(String::new());
     let connection =
         use_event_stream(JobEvents {}, Some(snapshot.as_of), move |event: StreamEvent<Json<JobEvent>>| match event {
@@ -179,7 +180,7 @@ fn JobBoard(
         >
             <ul class="job-list" aria-label="Jobs">
                 <For each=move || jobs.get() key=|(id, _)| *id let:entry>
-                    <JobRow job=entry.1 cancel retry/>
+                    <JobRow job=entry.1 cancel retry viewer/>
                 </For>
             </ul>
         </Show>
@@ -187,9 +188,16 @@ fn JobBoard(
 }
 
 #[component]
-fn JobRow(job: RwSignal<JobView>, cancel: ServerAction<CancelJob>, retry: ServerAction<RetryJob>) -> impl IntoView {
+fn JobRow(
+    job: RwSignal<JobView>,
+    cancel: ServerAction<CancelJob>,
+    retry: ServerAction<RetryJob>,
+    viewer: StoredValue<String>,
+) -> impl IntoView {
     let id = job.with_untracked(|j| j.id);
     let state = move || job.with(|j| j.state);
+    // Cancel and Retry only on the viewer's own jobs: the server refuses them on others' (403).
+    let mine = move || job.with(|j| viewer.with_value(|tag| j.owned_by(tag)));
     view! {
         <li class="job" data-id=id data-state=move || state().as_str()>
             <div class="job-head">
@@ -203,13 +211,13 @@ fn JobRow(job: RwSignal<JobView>, cancel: ServerAction<CancelJob>, retry: Server
                 <p class="job-outcome">{move || job.with(|j| j.result.clone().or_else(|| j.error.clone()).unwrap_or_default())}</p>
             </Show>
             <div class="actions">
-                <Show when=move || !state().is_terminal()>
+                <Show when=move || !state().is_terminal() && mine()>
                     <ActionForm action=cancel>
                         <input type="hidden" name="id" value=id/>
                         <button type="submit" aria-label=move || format!("Cancel {}", job.with(|j| j.label.clone()))>"Cancel"</button>
                     </ActionForm>
                 </Show>
-                <Show when=move || state().can_retry() && !job.with(|j| j.external)>
+                <Show when=move || state().can_retry() && !job.with(|j| j.external) && mine()>
                     <ActionForm action=retry>
                         <input type="hidden" name="id" value=id/>
                         <button type="submit" aria-label=move || format!("Retry {}", job.with(|j| j.label.clone()))>"Retry"</button>
@@ -308,6 +316,7 @@ fn JobDetailLive(detail: JobWithLog, on_reset: Callback<()>) -> impl IntoView {
     let id = detail.job.id;
     let job = RwSignal::new(detail.job);
     let logs = RwSignal::new(detail.logs);
+    let viewer = StoredValue::new(detail.viewer);
     let cancel = ServerAction::<CancelJob>::new();
     let retry = ServerAction::<RetryJob>::new();
     use_event_stream(JobEvents {}, Some(detail.as_of), move |event: StreamEvent<Json<JobEvent>>| match event {
@@ -324,7 +333,7 @@ fn JobDetailLive(detail: JobWithLog, on_reset: Callback<()>) -> impl IntoView {
     });
     view! {
         <h1>{move || job.with(|j| j.label.clone())}</h1>
-        <ul class="job-list"><JobRow job cancel retry/></ul>
+        <ul class="job-list"><JobRow job cancel retry viewer/></ul>
         <h2>"Log"</h2>
         <Show when=move || logs.with(|l| !l.is_empty()) fallback=|| view! { <p class="empty">"No log lines yet."</p> }>
             <pre class="log" aria-label="Log" tabindex="0">{move || logs.with(|l| l.join("\n"))}</pre>

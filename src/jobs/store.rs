@@ -8,7 +8,7 @@
 //! pool (`spawn_blocking`): no SQLite call ever runs on a runtime thread, and the mutex is only
 //! ever taken there, never held across an `.await`.
 
-use super::model::{JobId, JobState, JobView, Progress};
+use super::model::{owner_tag, JobId, JobState, JobView, Progress};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::{path::Path, sync::Arc};
@@ -260,6 +260,7 @@ async fn blocking<T: Send + 'static>(
 fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
     let state: String = row.get("state")?;
     let params: String = row.get("params")?;
+    let owner: Option<String> = row.get("owner")?;
     Ok(StoredJob {
         view: JobView {
             id: row.get("id")?,
@@ -280,8 +281,9 @@ fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
             external: row.get("external")?,
             created_ms: row.get("created_ms")?,
             finished_ms: row.get("finished_ms")?,
+            owner_tag: owner.as_deref().map(owner_tag),
         },
-        owner: row.get("owner")?,
+        owner,
         params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
         token_hash: row.get("token_hash")?,
     })

@@ -211,6 +211,14 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
                             </tr>
                         })
                         .collect_view()}
+                    // Private topics belong to their owners: one row counts them, no names, no link.
+                    {move || latest.with(|l| l.as_ref().map(|s| s.streams.private_topics)).filter(|p| p.topics > 0).map(|p| view! {
+                        <tr class="private-topics">
+                            <td>{format!("private ({} topic{})", p.topics, if p.topics == 1 { "" } else { "s" })}</td>
+                            <td>{p.subscribers}</td>
+                            <td>{p.history_events}</td>
+                        </tr>
+                    })}
                 </tbody>
             </table>
         </div>

@@ -1,6 +1,8 @@
 //! `/metrics` in the Prometheus text format: the figures of the newest sample (host, process) and
 //! the hub's counters read at scrape time, so counters move as soon as events are published.
 //! A fresh registry per scrape: the values are all read here, none is kept between scrapes.
+//! Topics are labelled by name only when public; private ones (named after their owners) appear
+//! as three sums, `pulseboard_hub_private_*` (the hub's stats decide which are which).
 
 use super::sample::Sample;
 use crate::streams::hub::HubStats;
@@ -110,6 +112,19 @@ pub fn render(
     }
     m.0.register(Box::new(topic_subscribers))?;
     m.0.register(Box::new(topic_history))?;
+    // Private topics are named after their owners: never a label, only their sum.
+    let private = &hub.private;
+    m.int_gauge("pulseboard_hub_private_topics", "Private topics (counted, never named).", private.topics as u64)?;
+    m.int_gauge(
+        "pulseboard_hub_private_topic_subscribers",
+        "Open streams summed over the private topics.",
+        private.subscribers as u64,
+    )?;
+    m.int_gauge(
+        "pulseboard_hub_private_topic_history_events",
+        "Events kept in the private topics' histories.",
+        private.history_events as u64,
+    )?;
 
     if let Some(sample) = latest {
         let host = &sample.host;
@@ -189,7 +204,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::streams::hub::TopicStats;
+    use crate::streams::hub::{PrivateTopics, TopicStats};
 
     #[test]
     fn renders_hub_counters_and_escapes_topic_labels() {
@@ -198,6 +213,7 @@ mod tests {
             published: 7,
             delivered: 9,
             per_topic: vec![TopicStats { topic: "odd\"name".into(), subscribers: 2, history_events: 3 }],
+            private: PrivateTopics { topics: 4, subscribers: 5, history_events: 6 },
             ..HubStats::default()
         };
         let text = render(None, &hub, (0, 0), 0, 5).unwrap();
@@ -207,5 +223,8 @@ mod tests {
         assert!(text.contains("# TYPE pulseboard_hub_events_published_total counter"), "{text}");
         assert!(text.contains(r#"pulseboard_hub_topic_subscribers{topic="odd\"name"} 2"#), "{text}");
         assert!(!text.contains("pulseboard_host_"), "no host figures before the first sample");
+        assert!(text.contains("pulseboard_hub_private_topics 4\n"), "{text}");
+        assert!(text.contains("pulseboard_hub_private_topic_subscribers 5\n"), "{text}");
+        assert!(text.contains("pulseboard_hub_private_topic_history_events 6\n"), "{text}");
     }
 }

@@ -72,8 +72,11 @@ pub struct StreamSample {
     pub jobs_queued: u64,
     #[serde(default)]
     pub jobs_running: u64,
-    /// The busiest topics by subscribers (at most [`TOP_TOPICS`]).
+    /// The busiest public topics by subscribers (at most [`TOP_TOPICS`]). Private topics are
+    /// never named here (their names are their owners'): they count in `private_topics`.
     pub top_topics: Vec<TopicSample>,
+    #[serde(default)]
+    pub private_topics: PrivateTopicsSample,
 }
 
 /// How many topics a sample lists by name.
@@ -82,6 +85,14 @@ pub const TOP_TOPICS: usize = 10;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TopicSample {
     pub topic: String,
+    pub subscribers: u64,
+    pub history_events: u64,
+}
+
+/// Every private topic together (the hub's aggregate).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrivateTopicsSample {
+    pub topics: u64,
     pub subscribers: u64,
     pub history_events: u64,
 }

@@ -4,7 +4,9 @@
 
 use super::{
     rate::CounterRate,
-    sample::{DiskSample, HostSample, ProcessSample, Sample, StreamSample, TopicSample, TOP_TOPICS},
+    sample::{
+        DiskSample, HostSample, PrivateTopicsSample, ProcessSample, Sample, StreamSample, TopicSample, TOP_TOPICS,
+    },
 };
 use crate::streams::hub::HubStats;
 use std::{
@@ -153,6 +155,11 @@ impl Sampler {
             jobs_queued: 0,
             jobs_running: 0,
             top_topics: top,
+            private_topics: PrivateTopicsSample {
+                topics: hub.private.topics as u64,
+                subscribers: hub.private.subscribers as u64,
+                history_events: hub.private.history_events as u64,
+            },
         }
     }
 }

@@ -5,6 +5,7 @@
 //! background task is spawned through one [`Shutdown`]; [`RunningServer::stopped`] applies the
 //! grace period once, from the moment shutdown began to the end of the last task.
 
+pub mod cors;
 pub mod direct;
 mod router;
 mod shutdown;
@@ -66,6 +67,10 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     for variable in &settings.ignored_variables {
         tracing::warn!(%variable, "environment variable is not a pulseboard setting; ignored");
     }
+    // `config::load` refuses bad origins already; settings built another way are checked here.
+    if let [first, ..] = settings.pulseboard.cors.validate().as_slice() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid configuration: {first}")));
+    }
     let listener = TcpListener::bind(settings.leptos.site_addr).await?;
     let addr = listener.local_addr()?;
     let mut leptos_options = settings.leptos.clone();
@@ -80,7 +85,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
-            SessionKeys::load_or_create(&data_dir)
+            // `false` until the TLS settings serve the site over HTTPS; their wiring sets it.
+            SessionKeys::load_or_create(&data_dir).map(|keys| keys.secure(false))
         }
     });
     let sessions = prepared.await.map_err(io::Error::other)??;

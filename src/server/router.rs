@@ -41,12 +41,19 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
         .layer(CompressionLayer::new());
-    Router::new()
+    let origins = super::cors::AllowedOrigins::new(&state.settings.cors);
+    let mut router = Router::new()
         .merge(streams::http_api::routes(state.settings.server.debug_endpoints))
         .merge(crate::jobs::http_api::routes())
         .merge(crate::monitor::http::routes())
         .merge(pages)
-        .layer(axum::middleware::from_fn(json_for_bare_api_errors))
+        .layer(axum::middleware::from_fn(json_for_bare_api_errors));
+    // CORS for the listed origins; before it, the guard refuses foreign ones (see `cors`).
+    if let Some(cors) = origins.layer() {
+        router = router.layer(cors);
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(origins, super::cors::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -42,13 +42,6 @@ pub struct ExternalReport {
     pub error: Option<String>,
 }
 
-impl ExternalReport {
-    /// What a viewer's cancel amounts to for an external job.
-    pub(super) fn cancelled() -> Self {
-        Self { state: Some(JobState::Cancelled), ..Default::default() }
-    }
-}
-
 /// The states a producer may report (`queued` and `interrupted` are the server's to give).
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -62,7 +62,8 @@ impl JobRunner {
         Ok(view)
     }
 
-    /// Starts a new job with the parameters of a failed, cancelled or interrupted one.
+    /// Starts a new job with the parameters of a failed, cancelled or interrupted one: only the
+    /// session that started the original may. The new job is its, shared if the original was.
     pub async fn retry(&self, viewer: &Viewer, id: JobId) -> Result<JobView, JobsError> {
         let job = match self.settled_get(id).await? {
             Some(job) if super::stored_visible(&job, viewer) => job,
@@ -74,6 +75,7 @@ impl JobRunner {
         if job.view.external {
             return Err(JobsError::NotRetryable("external"));
         }
+        super::may_change(job.owner.as_deref(), false, viewer, super::Change::Retry)?;
         self.start(viewer, job.view.shared, &job.view.kind, job.params).await
     }
 

@@ -13,7 +13,7 @@ use super::{
     owner_topic, shared_topic, JobsError, Viewer,
 };
 use crate::jobs::{
-    model::{JobId, JobView},
+    model::{owner_tag, JobId, JobView},
     progress::RateMeter,
     store::{NewJob, Store},
 };
@@ -55,6 +55,7 @@ impl LiveJob {
             external: new.external,
             created_ms: new.created_ms,
             finished_ms: None,
+            owner_tag: new.owner.as_deref().map(owner_tag),
         };
         Self {
             view,

@@ -55,6 +55,13 @@ pub const SHARED_TOPIC: &str = "jobs.shared";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer(pub String);
 
+impl Viewer {
+    /// The tag the viewer's jobs carry ([`JobView::owner_tag`]), for pages to tell them apart.
+    pub fn tag(&self) -> String {
+        super::model::owner_tag(&self.0)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JobsError {
     /// Unknown, or not visible to this viewer (the two are indistinguishable on purpose).
@@ -68,6 +75,9 @@ pub enum JobsError {
     Finished(&'static str),
     #[error("wrong or missing token for this job")]
     BadToken,
+    /// Visible (a shared job) but not the viewer's to change.
+    #[error("{0}")]
+    NotOwner(&'static str),
     #[error("the server is shutting down")]
     ShuttingDown,
     #[error(transparent)]
@@ -109,6 +119,27 @@ fn visible(owner: Option<&str>, shared: bool, viewer: &Viewer) -> bool {
 
 fn stored_visible(job: &StoredJob, viewer: &Viewer) -> bool {
     visible(job.owner.as_deref(), job.view.shared, viewer)
+}
+
+/// What to do with a job: the verb of the refusal.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Cancel,
+    Retry,
+}
+
+/// Only the session that started a job cancels or retries it; a shared job is visible to every
+/// session, not theirs to change. An external job belongs to its producer (its token), to no
+/// session.
+fn may_change(owner: Option<&str>, external: bool, viewer: &Viewer, change: Change) -> Result<(), JobsError> {
+    if owner == Some(viewer.0.as_str()) {
+        return Ok(());
+    }
+    Err(JobsError::NotOwner(match (external, change) {
+        (true, _) => "an external job is ended by its producer (with its token), not from a browser session",
+        (false, Change::Cancel) => "only the browser session that started this job can cancel it",
+        (false, Change::Retry) => "only the browser session that started this job can retry it",
+    }))
 }
 
 impl JobRunner {
@@ -220,27 +251,26 @@ impl JobRunner {
         pending.outcome().await
     }
 
-    /// Asks a job to stop. A built-in job ends as cancelled as soon as it notices (promptly: jobs
-    /// check their token between small units of work); an external one is cancelled at once.
+    /// Asks a job to stop: only the session that started it may (shared jobs included). A
+    /// built-in job ends as cancelled as soon as it notices (promptly: jobs check their token
+    /// between small units of work). An external job is ended by its producer, with its token.
     pub async fn cancel(&self, viewer: &Viewer, id: JobId) -> Result<JobView, JobsError> {
-        let saved = {
-            let mut live = self.inner.live.lock();
-            match live.get(id) {
-                Some(job) if !job.visible_to(viewer) => return Err(JobsError::NotFound),
-                Some(job) if job.view.external => Some(external::apply(&mut live, id, ExternalReport::cancelled())?),
-                Some(job) => {
-                    job.cancel.cancel();
-                    return Ok(job.view.clone());
+        {
+            let live = self.inner.live.lock();
+            if let Some(job) = live.get(id) {
+                if !job.visible_to(viewer) {
+                    return Err(JobsError::NotFound);
                 }
-                None => None,
+                may_change(job.owner.as_deref(), job.view.external, viewer, Change::Cancel)?;
+                job.cancel.cancel();
+                return Ok(job.view.clone());
             }
-        };
-        if let Some((view, saved)) = saved {
-            saved.outcome().await?;
-            return Ok(view);
         }
         match self.settled_get(id).await? {
-            Some(job) if stored_visible(&job, viewer) => Err(JobsError::Finished(job.view.state.as_str())),
+            Some(job) if stored_visible(&job, viewer) => {
+                may_change(job.owner.as_deref(), job.view.external, viewer, Change::Cancel)?;
+                Err(JobsError::Finished(job.view.state.as_str()))
+            }
             _ => Err(JobsError::NotFound),
         }
     }

@@ -149,6 +149,36 @@ async fn cancel_stops_promptly_and_other_sessions_cannot_touch_it() {
 }
 
 #[tokio::test]
+async fn a_shared_job_is_changed_only_by_its_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, _hub) = runner(dir.path(), 1).await;
+    let me = Viewer("a".repeat(32));
+    let other = Viewer("b".repeat(32));
+    let job = runner.start(&me, true, "pipeline", serde_json::json!({"stages": 6, "step_ms": 10000})).await.unwrap();
+    assert_eq!(job.owner_tag.as_deref(), Some(me.tag().as_str()));
+    assert!(job.owned_by(&me.tag()) && !job.owned_by(&other.tag()));
+    wait_for(&runner, &me, job.id, JobState::Running).await;
+    // The other session sees it but may not stop it: it keeps running.
+    assert_eq!(runner.detail(&other, job.id).await.unwrap().0.state, JobState::Running);
+    assert!(matches!(runner.cancel(&other, job.id).await, Err(JobsError::NotOwner(m)) if m.contains("cancel")));
+    assert_eq!(runner.detail(&other, job.id).await.unwrap().0.state, JobState::Running);
+    runner.cancel(&me, job.id).await.unwrap();
+    wait_for(&runner, &me, job.id, JobState::Cancelled).await;
+    assert!(matches!(runner.cancel(&other, job.id).await, Err(JobsError::NotOwner(_))));
+    assert!(matches!(runner.retry(&other, job.id).await, Err(JobsError::NotOwner(m)) if m.contains("retry")));
+    // Stored views (after the job left the live table) carry the tag too.
+    let (listed, _) = runner.snapshot(&other, 10).await.unwrap();
+    assert_eq!(listed[0].owner_tag.as_deref(), Some(me.tag().as_str()));
+    let retried = runner.retry(&me, job.id).await.unwrap();
+    runner.cancel(&me, retried.id).await.unwrap();
+
+    // An external job belongs to its producer: no session cancels it.
+    let (external, _token) = runner.create_external("CI build", None, "steps").await.unwrap();
+    assert_eq!(external.owner_tag, None);
+    assert!(matches!(runner.cancel(&me, external.id).await, Err(JobsError::NotOwner(m)) if m.contains("producer")));
+}
+
+#[tokio::test]
 async fn concurrency_is_bounded_and_queued_jobs_can_be_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let (registry, holds, mut began) = with_holds();

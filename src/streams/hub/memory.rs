@@ -5,7 +5,9 @@
 //! topic the sweeper forgets leaves its highest sequence number in `forgotten_through`, so a
 //! cursor from before it gets a reset instead of a silent gap. No lock is held across an `.await`.
 
-use super::{EventId, HubConfig, HubError, HubStats, ResetReason, StoredEvent, SubscribeRequest, TopicStats};
+use super::{
+    stats::Counters, EventId, HubConfig, HubError, HubStats, ResetReason, StoredEvent, SubscribeRequest, TopicStats,
+};
 use crate::streams::{
     names::{EventType, TopicName, RESET_EVENT},
     wire,
@@ -183,7 +185,7 @@ impl MemoryHub {
     }
 
     pub(super) fn stats(&self) -> HubStats {
-        let mut per_topic: Vec<TopicStats> = self
+        let per_topic: Vec<TopicStats> = self
             .topics
             .read()
             .iter()
@@ -193,19 +195,15 @@ impl MemoryHub {
                 history_events: topic.log.read().entries.len(),
             })
             .collect();
-        per_topic.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
-        HubStats {
-            topics: per_topic.len(),
-            subscribers: per_topic.iter().map(|t| t.subscribers).sum(),
+        let counters = Counters {
             streams: self.streams.load(Ordering::Relaxed),
-            history_events: per_topic.iter().map(|t| t.history_events).sum(),
             published: self.published.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
             conflated: self.conflated.load(Ordering::Relaxed),
             resets: self.resets.load(Ordering::Relaxed),
             resumes: self.resumes.load(Ordering::Relaxed),
-            per_topic,
-        }
+        };
+        HubStats::from_topics(per_topic, counters)
     }
 
     pub(super) fn check_ready(&self) -> Result<(), HubError> {

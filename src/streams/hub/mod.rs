@@ -36,7 +36,7 @@ mod subscriber;
 mod tests;
 
 pub use ids::{EventId, ResetReason};
-pub use stats::{HubStats, TopicStats};
+pub use stats::{HubStats, PrivateTopics, TopicStats};
 
 use super::{
     names::{EventType, TopicName},
