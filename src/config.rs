@@ -13,7 +13,7 @@
 
 use crate::{
     jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
-    streams::StreamSettings,
+    streams::{auth::AuthSettings, StreamSettings},
 };
 use figment::{
     providers::{Env, Format, Toml},
@@ -55,6 +55,7 @@ impl ServerSettings {
 pub struct PulseboardSettings {
     pub server: ServerSettings,
     pub streams: StreamSettings,
+    pub auth: AuthSettings,
     pub jobs: JobsSettings,
     pub market: MarketSettings,
     pub monitor: MonitorSettings,
@@ -69,6 +70,7 @@ impl PulseboardSettings {
         Ok(Self {
             server: part(figment)?,
             streams: part(figment)?,
+            auth: part(figment)?,
             jobs: part(figment)?,
             market: part(figment)?,
             monitor: part(figment)?,
@@ -83,13 +85,22 @@ impl PulseboardSettings {
                 _ => Vec::new(),
             }
         }
-        [keys(&self.server), keys(&self.streams), keys(&self.jobs), keys(&self.market), keys(&self.monitor)].concat()
+        [
+            keys(&self.server),
+            keys(&self.streams),
+            keys(&self.auth),
+            keys(&self.jobs),
+            keys(&self.market),
+            keys(&self.monitor),
+        ]
+        .concat()
     }
 
     /// Checks what the types alone cannot, module by module: one message per problem.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems =
-            [self.streams.validate(), self.jobs.validate(), self.market.validate(), self.monitor.validate()].concat();
+            [self.streams.validate(), self.auth.validate(), self.jobs.validate(), self.market.validate(), self.monitor.validate()]
+                .concat();
         if problems.is_empty() {
             Ok(())
         } else {

@@ -47,7 +47,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::monitor::http::routes())
         .merge(pages)
         .layer(axum::middleware::from_fn(json_for_bare_api_errors))
-        .layer(TraceLayer::new_for_http())
+        // The access log never shows a subscription's `access_token`.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let uri = streams::access::redact_access_token(request.uri());
+            tracing::debug_span!("request", method = %request.method(), uri, version = ?request.version())
+        }))
         .with_state(state)
 }
 
