@@ -50,7 +50,8 @@ pub fn router(state: AppState) -> Router {
         // The access log never shows a subscription's `access_token`.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let uri = streams::access::redact_access_token(request.uri());
-            tracing::debug_span!("request", method = %request.method(), uri, version = ?request.version())
+            // tower-http's own span target, so the usual `tower_http=debug` filter shows it.
+            tracing::debug_span!(target: "tower_http::trace::make_span", "request", method = %request.method(), uri, version = ?request.version())
         }))
         .with_state(state)
 }

@@ -60,7 +60,8 @@ impl<'a> Credentials<'a> {
 /// What the guard allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Granted {
-    /// The `exp` of the token that was needed (seconds since the epoch); none when no token was.
+    /// When the token that was needed stops being accepted (seconds since the epoch: its `exp`
+    /// plus the leeway); none when no token was needed.
     pub expires_at: Option<u64>,
 }
 
@@ -114,7 +115,7 @@ pub fn authorize(
             )));
         }
     }
-    Ok(Granted { expires_at: scope.filter(|_| needed).map(|scope| scope.expires_at) })
+    Ok(Granted { expires_at: scope.filter(|_| needed).map(|scope| auth.refused_from(&scope)) })
 }
 
 fn verb(action: Action) -> &'static str {

@@ -42,6 +42,7 @@ struct Inner {
     origin: KeyOrigin,
     subscribe_requires_token: bool,
     stream_token_ttl: Duration,
+    leeway_secs: u64,
 }
 
 impl Auth {
@@ -53,6 +54,7 @@ impl Auth {
                 origin: keys.origin,
                 subscribe_requires_token: settings.subscribe_requires_token,
                 stream_token_ttl: Duration::from_secs(settings.stream_token_ttl_secs),
+                leeway_secs: settings.jwt_leeway_secs,
             }),
             reserved: Arc::from([]),
         }
@@ -85,6 +87,12 @@ impl Auth {
     /// Mints a token for `grants` valid for `ttl`; `None` when the server only has a public key.
     pub fn mint(&self, grants: Grants, ttl: Duration) -> Option<Result<String, MintError>> {
         self.inner.issuer.as_ref().map(|issuer| issuer.mint(grants, ttl))
+    }
+
+    /// The first second (since the epoch) at which the verifier refuses a token of `scope`: a
+    /// stream opened with it ends then, so no stream outlives what a new request would get.
+    pub fn refused_from(&self, scope: &Scope) -> u64 {
+        scope.expires_at.saturating_add(self.inner.leeway_secs).saturating_add(1)
     }
 
     /// How long the subscribe tokens handed to browser sessions live.
