@@ -26,8 +26,8 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-/// The event that ends a stream whose token expired.
-pub const AUTH_EXPIRED_EVENT: &str = "auth-expired";
+/// The event that ends a stream whose token expired (the client hook knows it by the same name).
+pub const AUTH_EXPIRED_EVENT: &str = super::client_token::AUTH_EXPIRED_EVENT;
 
 #[derive(Clone)]
 pub struct StreamContext {

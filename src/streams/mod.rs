@@ -13,6 +13,7 @@
 //! browser: names, the `Sse` encoding, the client hook and connection states.
 
 pub mod client;
+pub mod client_token;
 pub mod encoding;
 pub mod names;
 pub mod status;
