@@ -98,9 +98,14 @@ impl PulseboardSettings {
 
     /// Checks what the types alone cannot, module by module: one message per problem.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems =
-            [self.streams.validate(), self.auth.validate(), self.jobs.validate(), self.market.validate(), self.monitor.validate()]
-                .concat();
+        let problems = [
+            self.streams.validate(),
+            self.auth.validate(),
+            self.jobs.validate(),
+            self.market.validate(),
+            self.monitor.validate(),
+        ]
+        .concat();
         if problems.is_empty() {
             Ok(())
         } else {

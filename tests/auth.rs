@@ -263,3 +263,31 @@ async fn the_token_subcommand_mints_what_the_server_accepts() {
     assert!(log.contains("access_token=REDACTED"), "the request was logged, redacted: {log}");
     assert!(!log.contains(&token), "the token appears in the log: {log}");
 }
+
+/// What the client hook fetches on a 401 or `auth-expired`: a subscribe token of the browser
+/// session, for public topics only, that cannot publish.
+#[tokio::test]
+async fn the_session_gets_a_short_lived_subscribe_token() {
+    let server = start_server(|s| {
+        s.pulseboard.auth.subscribe_requires_token = true;
+        s.pulseboard.auth.stream_token_ttl_secs = 60;
+    })
+    .await;
+    let base = url(&server, "");
+    let session = session_cookie(&base).await;
+    let response = post_form(&url(&server, "/api/streams/token"), &session, "").await;
+    assert_eq!(response.status(), 200);
+    let token: String = response.json().await.unwrap();
+    let claims = token.split('.').nth(1).expect("a JWT");
+    assert!(!claims.is_empty());
+
+    let (_, mut events) =
+        subscribe(&url(&server, &format!("/api/streams/topic?topic=news&access_token={token}")), None).await;
+    publish(&server, "news", None, "for the page").await;
+    assert_eq!(take(&mut events, 1).await[0].data, "for the page");
+    let refused = post(&server, "/api/publish?topic=news", Some(&token)).await;
+    assert_eq!(refusal(refused).await.0, 403, "a session token cannot publish");
+    let private =
+        client().get(url(&server, "/api/events?topic=private.jobs.0123")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(refusal(private).await.0, 403, "nor reach private topics");
+}

@@ -111,7 +111,8 @@ async fn connection(mut stream: TcpStream, queue: Queue, target: Target, counts:
         let sent_ns = target.epoch.elapsed().as_nanos() as u64;
         let body = format_payload(Payload { seq, sent_ns }, target.pad);
         let request = format!(
-            "POST /api/publish?topic={} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}",
+            "POST /api/publish?topic={} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: text/plain\r\n\
+             Content-Length: {}\r\n\r\n{}",
             target.topic,
             target.addr,
             target.authorization,

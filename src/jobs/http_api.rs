@@ -60,12 +60,15 @@ async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<NewExternal>, JsonRejection>,
-) -> Result<(StatusCode, Json<serde_json::Value>), Response> {
+) -> Response {
     // An external job publishes to the shared jobs topic: the same guard as any publish.
     let credentials = Credentials::new(&headers, None);
-    access::authorize(&state.streams.auth, credentials, Action::Publish, &[SHARED.name()], Origin::Public)
-        .map_err(IntoResponse::into_response)?;
-    create_job(state, body).await.map_err(IntoResponse::into_response)
+    if let Err(refusal) =
+        access::authorize(&state.streams.auth, credentials, Action::Publish, &[SHARED.name()], Origin::Public)
+    {
+        return refusal.into_response();
+    }
+    create_job(state, body).await.into_response()
 }
 
 async fn create_job(

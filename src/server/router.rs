@@ -51,7 +51,8 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let uri = streams::access::redact_access_token(request.uri());
             // tower-http's own span target, so the usual `tower_http=debug` filter shows it.
-            tracing::debug_span!(target: "tower_http::trace::make_span", "request", method = %request.method(), uri, version = ?request.version())
+            let (method, version) = (request.method(), request.version());
+            tracing::debug_span!(target: "tower_http::trace::make_span", "request", %method, uri, ?version)
         }))
         .with_state(state)
 }

@@ -91,7 +91,8 @@ impl AuthSettings {
                 "keys `pulseboard.jwt-secret` and `pulseboard.jwt-public-key`: set one of them, not both".to_string(),
             ),
             (true, _, Some(_)) => problems.push(format!(
-                "key `pulseboard.jwt-public-key`: a public key needs an RS/PS/ES/EdDSA `jwt-algorithm`, not {algorithm:?}"
+                "key `pulseboard.jwt-public-key`: a public key needs an RS/PS/ES/EdDSA `jwt-algorithm`, \
+                 not {algorithm:?}"
             )),
             (false, Some(_), None) => problems.push(format!(
                 "key `pulseboard.jwt-secret`: a shared secret needs an HS `jwt-algorithm`, not {algorithm:?}"
