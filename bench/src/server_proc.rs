@@ -223,10 +223,12 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    /// A stand-in for the server binary: a shell script in a fresh directory.
+    /// A stand-in for the server binary: a shell script in a fresh directory. As
+    /// `pulseboard token ...` it prints a made-up token.
     fn fake_server(dir: &Path, name: &str, script: &str) -> Launch {
         let exe = dir.join(name);
-        std::fs::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let token = "if [ \"$1\" = token ]; then echo minting >&2; echo fake.token.value; exit 0; fi";
+        std::fs::write(&exe, format!("#!/bin/sh\n{token}\n{script}\n")).unwrap();
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         Launch {
             bench_exe: exe.clone(),
@@ -253,6 +255,8 @@ mod tests {
         );
         let server = start(ServerKind::Pulseboard, &listening).await.unwrap();
         assert_eq!(server.addr, "127.0.0.1:45678".parse::<SocketAddr>().unwrap());
+        // The publish token is what `pulseboard token` printed last.
+        assert_eq!(server.publish_token.as_deref(), Some("fake.token.value"));
         let got = std::fs::read_to_string(dir.join("work/got")).unwrap();
         assert_eq!(got.trim(), format!("7 {} 127.0.0.1:0", dir.join("work/data").display()));
         let pid = server.pid;
