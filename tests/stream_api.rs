@@ -165,14 +165,10 @@ async fn bad_requests_get_clear_errors() {
 
     // A chunked body without Content-Length is limited too.
     let chunks = futures::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 100])));
-    let response =
-        post("/api/publish?topic=a").body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+    let response = post("/api/publish?topic=a").body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
     assert_eq!(response.status(), 413);
     // Exactly at the limit is fine.
-    assert_eq!(
-        post("/api/publish?topic=a").body("x".repeat(1024)).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(post("/api/publish?topic=a").body("x".repeat(1024)).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
