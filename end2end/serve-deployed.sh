@@ -19,6 +19,8 @@ echo "serving the deployed build from $deploy" >&2
 export LEPTOS_SITE_ROOT=site
 export LEPTOS_SITE_ADDR="127.0.0.1:${port}"
 export PULSEBOARD_DATA_DIR="$deploy/data"
+# A known token secret: the tests sign their publish tokens with it (tests/token.ts).
+export PULSEBOARD_JWT_SECRET="${E2E_JWT_SECRET:-pulseboard-end-to-end-tests-shared-secret}"
 # The end-to-end tests cut streams on purpose through the debug endpoint.
 export PULSEBOARD_DEBUG_ENDPOINTS=true
 exec ./pulseboard --config Leptos.toml

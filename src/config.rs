@@ -12,8 +12,11 @@
 //! file or variable and the key: the server refuses to start rather than guess.
 
 use crate::{
-    jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
-    server::cors::CorsSettings, streams::StreamSettings,
+    jobs::settings::JobsSettings,
+    market::settings::MarketSettings,
+    monitor::settings::MonitorSettings,
+    server::cors::CorsSettings,
+    streams::{auth::AuthSettings, StreamSettings},
 };
 use figment::{
     providers::{Env, Format, Toml},
@@ -55,6 +58,7 @@ impl ServerSettings {
 pub struct PulseboardSettings {
     pub server: ServerSettings,
     pub streams: StreamSettings,
+    pub auth: AuthSettings,
     pub jobs: JobsSettings,
     pub market: MarketSettings,
     pub monitor: MonitorSettings,
@@ -70,6 +74,7 @@ impl PulseboardSettings {
         Ok(Self {
             server: part(figment)?,
             streams: part(figment)?,
+            auth: part(figment)?,
             jobs: part(figment)?,
             market: part(figment)?,
             monitor: part(figment)?,
@@ -88,6 +93,7 @@ impl PulseboardSettings {
         [
             keys(&self.server),
             keys(&self.streams),
+            keys(&self.auth),
             keys(&self.jobs),
             keys(&self.market),
             keys(&self.monitor),
@@ -100,6 +106,7 @@ impl PulseboardSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = [
             self.streams.validate(),
+            self.auth.validate(),
             self.jobs.validate(),
             self.market.validate(),
             self.monitor.validate(),

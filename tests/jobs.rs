@@ -179,6 +179,7 @@ async fn external_producers_report_progress() {
     let http = client();
     let created: serde_json::Value = http
         .post(url(&server, "/api/jobs/external"))
+        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
         .json(&serde_json::json!({"label": "CI #42", "total": 3, "unit": "steps"}))
         .send()
         .await

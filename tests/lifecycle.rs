@@ -49,6 +49,7 @@ impl Process {
             .current_dir(&workdir)
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("PULSEBOARD_DATA_DIR", data_dir)
+            .env("PULSEBOARD_JWT_SECRET", common::TEST_SECRET)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -127,6 +128,7 @@ impl Process {
     async fn publish(&self, topic: &str, body: &str) -> String {
         let response = client()
             .post(self.url(&format!("/api/publish?topic={topic}")))
+            .bearer_auth(common::publisher_token())
             .body(body.to_string())
             .send()
             .await

@@ -43,7 +43,9 @@ async fn outside_ticks_drive_the_board_and_malformed_ones_are_refused() {
     assert!(message.contains(r#"unknown symbol "ZED.X""#), "{message}");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let http = client();
-    let send = |body: String| http.post(url(&server, "/api/publish?topic=ticks")).body(body).send();
+    // Ticks come from an outside feed: a publish like any other, with a token that allows `ticks`.
+    let token = token_for(&["ticks"], &[], 60);
+    let send = |body: String| http.post(url(&server, "/api/publish?topic=ticks")).bearer_auth(&token).body(body).send();
 
     for (body, message) in [
         ("{not json".to_string(), "not valid JSON"),

@@ -138,18 +138,21 @@ async fn stale_unknown_or_malformed_ids_start_with_reset_then_live() {
 async fn bad_requests_get_clear_errors() {
     let server = start_server(|s| s.pulseboard.streams.publish_body_limit = 1024).await;
     let http = client();
+    // Publishes carry a token: the refusals below are about the request, not its credentials.
+    let token = publisher_token();
+    let post = |path: &str| http.post(url(&server, path)).bearer_auth(&token);
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
         (http.get(url(&server, "/api/events")), 400, "missing query parameter \"topic\""),
         (http.get(url(&server, "/api/events?topic=a%20b")), 400, "contains ' '"),
         (http.get(url(&server, "/api/events?topic=a&since=1")), 400, "unknown query parameter \"since\""),
         (http.get(url(&server, &format!("/api/events?{}", "topic=t&".repeat(33)))), 400, "at most 32 topics"),
-        (http.post(url(&server, "/api/publish")).body("x"), 400, "missing query parameter \"topic\""),
-        (http.post(url(&server, "/api/publish?topic=../etc")).body("x"), 400, "must start with a letter or digit"),
-        (http.post(url(&server, "/api/publish?topic=a&topic=b")).body("x"), 400, "more than once"),
-        (http.post(url(&server, "/api/publish?topic=a&evnt=x")).body("x"), 400, "unknown query parameter \"evnt\""),
-        (http.post(url(&server, "/api/publish?topic=a&event=reset")).body("x"), 400, "reserved"),
-        (http.post(url(&server, "/api/publish?topic=a")).body(vec![0xff, 0xfe]), 400, "not valid UTF-8"),
-        (http.post(url(&server, "/api/publish?topic=a")).body("x".repeat(1025)), 413, "limit of 1024 bytes"),
+        (post("/api/publish").body("x"), 400, "missing query parameter \"topic\""),
+        (post("/api/publish?topic=../etc").body("x"), 400, "must start with a letter or digit"),
+        (post("/api/publish?topic=a&topic=b").body("x"), 400, "more than once"),
+        (post("/api/publish?topic=a&evnt=x").body("x"), 400, "unknown query parameter \"evnt\""),
+        (post("/api/publish?topic=a&event=reset").body("x"), 400, "reserved"),
+        (post("/api/publish?topic=a").body(vec![0xff, 0xfe]), 400, "not valid UTF-8"),
+        (post("/api/publish?topic=a").body("x".repeat(1025)), 413, "limit of 1024 bytes"),
     ];
     for (request, status, message) in cases {
         let response = request.send().await.unwrap();
@@ -162,14 +165,10 @@ async fn bad_requests_get_clear_errors() {
 
     // A chunked body without Content-Length is limited too.
     let chunks = futures::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 100])));
-    let response =
-        http.post(url(&server, "/api/publish?topic=a")).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+    let response = post("/api/publish?topic=a").body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
     assert_eq!(response.status(), 413);
     // Exactly at the limit is fine.
-    assert_eq!(
-        http.post(url(&server, "/api/publish?topic=a")).body("x".repeat(1024)).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(post("/api/publish?topic=a").body("x".repeat(1024)).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]

@@ -49,6 +49,8 @@ pub struct Publisher {
 struct Target {
     addr: SocketAddr,
     topic: String,
+    /// `Authorization: Bearer ...\r\n`, or nothing.
+    authorization: String,
     pad: usize,
     epoch: Instant,
 }
@@ -60,8 +62,10 @@ impl Publisher {
         connections: usize,
         pad: usize,
         epoch: Instant,
+        token: Option<&str>,
     ) -> Result<Self, BenchError> {
-        let target = Target { addr, topic: topic.to_string(), pad, epoch };
+        let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+        let target = Target { addr, topic: topic.to_string(), authorization, pad, epoch };
         let counts = Arc::new(PublishCounts::default());
         let mut tasks = JoinSet::new();
         let (queue, receiver) = mpsc::channel(QUEUE);
@@ -107,9 +111,11 @@ async fn connection(mut stream: TcpStream, queue: Queue, target: Target, counts:
         let sent_ns = target.epoch.elapsed().as_nanos() as u64;
         let body = format_payload(Payload { seq, sent_ns }, target.pad);
         let request = format!(
-            "POST /api/publish?topic={} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}",
+            "POST /api/publish?topic={} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: text/plain\r\n\
+             Content-Length: {}\r\n\r\n{}",
             target.topic,
             target.addr,
+            target.authorization,
             body.len(),
             body
         );

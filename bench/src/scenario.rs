@@ -111,7 +111,9 @@ async fn measure(server: &ServerProcess, plan: &Plan) -> Result<(ScenarioResult,
     tokio::time::sleep(plan.settle).await;
     let rss_idle_kib = procstat::rss_kib(pid)?;
 
-    let mut publisher = Publisher::start(addr, &plan.topic, plan.publish_connections, plan.payload_pad, epoch).await?;
+    let token = server.publish_token.as_deref();
+    let mut publisher =
+        Publisher::start(addr, &plan.topic, plan.publish_connections, plan.payload_pad, epoch, token).await?;
     let mut steps = Vec::new();
     for &rate in &plan.rates {
         steps.push(step(pid, plan, rate, summary.connected as u64, &shared, &mut publisher).await?);

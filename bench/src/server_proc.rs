@@ -46,6 +46,9 @@ pub struct ServerProcess {
     pub kind: ServerKind,
     pub addr: SocketAddr,
     pub pid: u32,
+    /// A token that may publish to the bench's topics (pulseboard needs one; the reference
+    /// server ignores it).
+    pub publish_token: Option<String>,
     child: Child,
 }
 
@@ -64,22 +67,8 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
             (launch.bench_exe.as_path(), command)
         }
         ServerKind::Pulseboard => {
-            let mut command = Command::new(&launch.pulseboard_exe);
-            // Only settings may carry the PULSEBOARD_ prefix (others are refused), and inherited
-            // LEPTOS_ variables must not move the server off loopback: clear both, set ours.
-            for (key, _) in std::env::vars_os() {
-                let key_text = key.to_string_lossy();
-                if key_text.starts_with("PULSEBOARD_") || key_text.starts_with("LEPTOS_") {
-                    command.env_remove(&key);
-                }
-            }
             std::fs::create_dir_all(&launch.work_dir).map_err(|e| spawn_error(kind, &launch.pulseboard_exe, e))?;
-            command
-                .current_dir(&launch.work_dir)
-                .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-                .env("LEPTOS_SITE_ROOT", launch.work_dir.join("site"))
-                .env("PULSEBOARD_DATA_DIR", launch.work_dir.join("data"))
-                .envs(launch.pulseboard_env.iter().map(|(k, v)| (k, v)));
+            let command = pulseboard_command(launch);
             (launch.pulseboard_exe.as_path(), command)
         }
     };
@@ -117,12 +106,66 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
             return Err(spawn_error(kind, exe, "no \"listening on\" line within 30 s"));
         }
     };
-    let server = ServerProcess { kind, addr, pid, child };
+    let publish_token = match kind {
+        ServerKind::Reference => None,
+        ServerKind::Pulseboard => match tokio::task::spawn_blocking({
+            let launch = launch.clone();
+            move || mint_publish_token(&launch)
+        })
+        .await
+        .unwrap_or_else(|e| Err(spawn_error(kind, &launch.pulseboard_exe, e)))
+        {
+            Ok(token) => Some(token),
+            Err(err) => {
+                let _ = child.kill();
+                return Err(err);
+            }
+        },
+    };
+    let server = ServerProcess { kind, addr, pid, child, publish_token };
     if !addr.ip().is_loopback() {
         server.stop().await;
         return Err(BenchError::NotLoopback(addr));
     }
     Ok(server)
+}
+
+/// The pulseboard binary with only the settings the bench gives: inherited `PULSEBOARD_` and
+/// `LEPTOS_` variables are cleared (the server refuses unknown keys, and `LEPTOS_` ones must not
+/// move it off loopback), then ours are set.
+fn pulseboard_command(launch: &Launch) -> Command {
+    let mut command = Command::new(&launch.pulseboard_exe);
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("PULSEBOARD_") || key_text.starts_with("LEPTOS_") {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .current_dir(&launch.work_dir)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_SITE_ROOT", launch.work_dir.join("site"))
+        .env("PULSEBOARD_DATA_DIR", launch.work_dir.join("data"))
+        .envs(launch.pulseboard_env.iter().map(|(k, v)| (k, v)));
+    command
+}
+
+/// `pulseboard token` with the server's own settings and data directory (so its key): a token
+/// that may publish to every topic that is not reserved to the server's producers.
+fn mint_publish_token(launch: &Launch) -> Result<String, BenchError> {
+    let kind = ServerKind::Pulseboard;
+    let output = pulseboard_command(launch)
+        .args(["token", "--publish", "*", "--ttl", "7d"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| spawn_error(kind, &launch.pulseboard_exe, e))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().last().map(str::trim) {
+        Some(token) if output.status.success() && !token.is_empty() => Ok(token.to_string()),
+        _ => Err(spawn_error(kind, &launch.pulseboard_exe, format!("`pulseboard token` failed: {}", output.status))),
+    }
 }
 
 impl ServerProcess {
@@ -180,10 +223,12 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    /// A stand-in for the server binary: a shell script in a fresh directory.
+    /// A stand-in for the server binary: a shell script in a fresh directory. As
+    /// `pulseboard token ...` it prints a made-up token.
     fn fake_server(dir: &Path, name: &str, script: &str) -> Launch {
         let exe = dir.join(name);
-        std::fs::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let token = "if [ \"$1\" = token ]; then echo minting >&2; echo fake.token.value; exit 0; fi";
+        std::fs::write(&exe, format!("#!/bin/sh\n{token}\n{script}\n")).unwrap();
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         Launch {
             bench_exe: exe.clone(),
@@ -210,6 +255,8 @@ mod tests {
         );
         let server = start(ServerKind::Pulseboard, &listening).await.unwrap();
         assert_eq!(server.addr, "127.0.0.1:45678".parse::<SocketAddr>().unwrap());
+        // The publish token is what `pulseboard token` printed last.
+        assert_eq!(server.publish_token.as_deref(), Some("fake.token.value"));
         let got = std::fs::read_to_string(dir.join("work/got")).unwrap();
         assert_eq!(got.trim(), format!("7 {} 127.0.0.1:0", dir.join("work/data").display()));
         let pid = server.pid;

@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { bearer } from './token';
 
 async function hydrated(page: Page) {
   await expect(page.locator('.app')).toHaveAttribute('data-hydrated', 'true');
@@ -51,7 +52,10 @@ test('columns sort, the whole column in order', async ({ page, request }) => {
   for (const [i, symbol] of symbols.entries()) {
     const price = Object.values(prices)[i];
     const tick = { symbol, price, volume: 100 * (5 - i), timestamp: Date.now() };
-    const response = await request.post('/api/publish?topic=ticks', { data: JSON.stringify(tick) });
+    const response = await request.post('/api/publish?topic=ticks', {
+      data: JSON.stringify(tick),
+      headers: bearer(['ticks']),
+    });
     expect(response.status(), await response.text()).toBe(200);
   }
   await page.goto(`/markets?${symbols.map((s) => `symbols=${s}`).join('&')}`);

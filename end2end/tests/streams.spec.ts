@@ -1,4 +1,5 @@
 import { test, expect, Page, APIRequestContext } from '@playwright/test';
+import { bearer } from './token';
 
 // The topic inspector is a page that shows a stream: its server-rendered snapshot, then live
 // events. These tests drive the stream layer through it.
@@ -8,7 +9,7 @@ function uniqueTopic(name: string) {
 }
 
 async function publish(request: APIRequestContext, topic: string, data: string) {
-  const response = await request.post(`/api/publish?topic=${topic}`, { data });
+  const response = await request.post(`/api/publish?topic=${topic}`, { data, headers: bearer() });
   expect(response.status()).toBe(200);
   return (await response.json()).id as string;
 }

@@ -31,14 +31,15 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError>
     use crate::{
         state::AppState,
         streams::{
-            access::{authorize, Action, Origin},
+            access::{authorize, Action, Credentials, Origin},
             ApiError, TopicName,
         },
     };
     let name = TopicName::new(&topic).map_err(ApiError::from)?;
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
-    authorize(&parts.headers, Action::Subscribe, std::slice::from_ref(&name), Origin::Public)?;
+    let credentials = Credentials::new(&parts.headers, None);
+    authorize(&state.streams.auth, credentials, Action::Subscribe, std::slice::from_ref(&name), Origin::Public)?;
     let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS);
     Ok(TopicHistory {
         topic,

@@ -27,7 +27,10 @@ pub fn InspectorPage() -> impl IntoView {
             </Form>
             <p class="hint">
                 "Publish to it: "
-                <code>{move || format!("curl -X POST --data-binary 'hello' 'http://HOST/api/publish?topic={}'", topic.get())}</code>
+                <code>{move || format!(
+                    "curl -X POST -H 'authorization: Bearer TOKEN' --data-binary 'hello' 'http://HOST/api/publish?topic={}'",
+                    topic.get(),
+                )}</code>
             </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || snapshot.get().map(|result| match result {

@@ -1,19 +1,28 @@
 //! HTTP endpoints for work running outside the server (a CI pipeline, a script), documented in
 //! README (server only):
 //!
-//! - `POST /api/jobs/external` `{"label": "...", "total": 100, "unit": "steps"}`
+//! - `POST /api/jobs/external` with `Authorization: Bearer <JWT>` whose publish patterns name the
+//!   shared jobs topic (`jobs.*` or `jobs.shared`; `*` does not reach it), and
+//!   `{"label": "...", "total": 100, "unit": "steps"}`
 //!   → `201 {"id": 7, "token": "..."}`: a shared job record, shown like a built-in job.
-//! - `POST /api/jobs/external/{id}/progress` with `Authorization: Bearer <token>` and
+//! - `POST /api/jobs/external/{id}/progress` with `Authorization: Bearer <token>` (the job's own
+//!   token from the answer above: a capability for that one job, handed only to a caller the
+//!   guard let publish to the jobs topic) and
 //!   `{"done": 40, "stage": "test", "log": ["..."], "state": "running"|"succeeded"|"failed"|"cancelled",
 //!    "result": "...", "error": "..."}` (all optional) → `200` with the job.
 //!
 //! Failures answer with [`RequestError`]: `{"error": "..."}` and 400 (bad body or id), 401 (no
-//! token), 403 (wrong token), 404, 409 (finished job) or 503 (shutting down).
+//! token), 403 (wrong token), 404, 409 (finished job) or 503 (shutting down); refusals of the
+//! stream guard are its own answers (RFC 6750 401/403 with `WWW-Authenticate`).
 
-use super::runner::ExternalReport;
+use super::runner::{ExternalReport, SHARED_TOPIC};
 use crate::{
     request_error::{ErrorKind, RequestError},
     state::AppState,
+    streams::{
+        access::{self, Action, Credentials, Origin},
+        TopicConst,
+    },
 };
 use axum::{
     extract::{
@@ -21,6 +30,7 @@ use axum::{
         Path, State,
     },
     http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
     routing::post,
     Json, Router,
 };
@@ -44,8 +54,25 @@ fn bad_body(rejection: JsonRejection) -> RequestError {
     RequestError::bad_request(format!("bad JSON body: {}", rejection.body_text()))
 }
 
+const SHARED: TopicConst = TopicConst::new(SHARED_TOPIC);
+
 async fn create(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewExternal>, JsonRejection>,
+) -> Response {
+    // An external job publishes to the shared jobs topic: the same guard as any publish.
+    let credentials = Credentials::new(&headers, None);
+    if let Err(refusal) =
+        access::authorize(&state.streams.auth, credentials, Action::Publish, &[SHARED.name()], Origin::Public)
+    {
+        return refusal.into_response();
+    }
+    create_job(state, body).await.into_response()
+}
+
+async fn create_job(
+    state: AppState,
     body: Result<Json<NewExternal>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), RequestError> {
     let Json(new) = body.map_err(bad_body)?;

@@ -38,8 +38,11 @@ pub const TICKS_TOPIC: crate::streams::TopicConst = crate::streams::TopicConst::
 
 const QUOTE_EVENT: EventTypeConst = EventType::constant("quote");
 
+/// Every symbol's quote topic starts with this.
+pub const QUOTE_TOPIC_PREFIX: &str = "market.quote.";
+
 pub fn quote_topic(symbol: &str) -> Option<TopicName> {
-    TopicName::new(&format!("market.quote.{symbol}")).ok()
+    TopicName::new(&format!("{QUOTE_TOPIC_PREFIX}{symbol}")).ok()
 }
 
 #[derive(Clone)]

@@ -15,12 +15,18 @@ pub use shutdown::Shutdown;
 
 use crate::{
     config::Settings,
-    jobs::{builtin::JobRegistry, job::JobEnv, runner::JobRunner, store::Store},
-    market::feed::{run_simulator, Market, TICKS_TOPIC},
-    monitor::{self, store::MonitorStore},
+    jobs::{
+        builtin::JobRegistry,
+        job::JobEnv,
+        runner::{JobRunner, SHARED_TOPIC},
+        store::Store,
+    },
+    market::feed::{run_simulator, Market, QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
+    monitor::{self, store::MonitorStore, MONITOR_TOPIC},
     session::SessionKeys,
     state::AppState,
     streams::{
+        auth::{self, Auth, TopicPattern},
         hooks::{PublishHook, PublishHooks},
         hub::{Hub, HubConfig},
         StreamContext,
@@ -80,16 +86,19 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let data_dir = &config.server.data_dir;
     // File work stays off the async runtime, startup included.
     let prepared = tokio::task::spawn_blocking({
-        let data_dir = data_dir.clone();
+        let (data_dir, auth_settings) = (data_dir.clone(), config.auth.clone());
         move || {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
             // `false` until the TLS settings serve the site over HTTPS; their wiring sets it.
-            SessionKeys::load_or_create(&data_dir).map(|keys| keys.secure(false))
+            let sessions = SessionKeys::load_or_create(&data_dir)?.secure(false);
+            Ok::<_, io::Error>((sessions, auth::keys::load(&auth_settings, &data_dir)?))
         }
     });
-    let sessions = prepared.await.map_err(io::Error::other)??;
+    let (sessions, keys) = prepared.await.map_err(io::Error::other)??;
+    let auth = Auth::new(keys, &config.auth).reserving(reserved_topics());
+    tracing::info!("{}", auth.describe());
     let shutdown = Shutdown::new();
     let hub = Hub::in_process(HubConfig::from_settings(&config.streams));
     let database = data_dir.join("pulseboard.sqlite3");
@@ -106,6 +115,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         hub: hub.clone(),
         settings: Arc::new(config.streams.clone()),
         publish_hooks: PublishHooks::new([(TICKS_TOPIC.name(), ticks_hook(market.clone()))]),
+        auth,
     };
     let state = AppState {
         leptos_options,
@@ -168,6 +178,17 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     tracing::info!("shutting down");
     server.begin_shutdown();
     server.stopped(grace).await
+}
+
+/// The namespaces the server's own producers publish to: outside tokens reach them only by
+/// naming them (`*` does not). `ticks` is not among them: it is the market's input from outside
+/// feeds, published like any topic, with a token whose publish patterns match it.
+fn reserved_topics() -> [TopicPattern; 3] {
+    [
+        TopicPattern::namespace_of(SHARED_TOPIC),
+        TopicPattern::Prefix(QUOTE_TOPIC_PREFIX.to_string()),
+        TopicPattern::namespace_of(MONITOR_TOPIC),
+    ]
 }
 
 /// Ticks published by outside feeds go through the market's check and onto its board.

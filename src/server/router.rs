@@ -54,7 +54,13 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .layer(axum::middleware::from_fn_with_state(origins, super::cors::guard))
-        .layer(TraceLayer::new_for_http())
+        // The access log never shows a subscription's `access_token`.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let uri = streams::access::redact_access_token(request.uri());
+            // tower-http's own span target, so the usual `tower_http=debug` filter shows it.
+            let (method, version) = (request.method(), request.version());
+            tracing::debug_span!(target: "tower_http::trace::make_span", "request", %method, uri, ?version)
+        }))
         .with_state(state)
 }
 

@@ -10,6 +10,8 @@
 //! - closes the stream while the tab is hidden and resumes (with the last id) when it is shown;
 //! - closes it when the component unmounts;
 //! - shares one connection between panels of a page that open the same stream from the same point;
+//! - on a 401 or an `auth-expired` event, gets a fresh subscribe token and resumes with it
+//!   ([`super::client_token`]);
 //! - reports connecting / live / reconnecting / paused / offline to the header indicator.
 
 use super::{encoding::EventStream, status::ConnectionState, StreamItem};
@@ -156,6 +158,7 @@ mod browser {
         wake: mpsc::UnboundedSender<()>,
         states: RefCell<Vec<RwSignal<ConnectionState>>>,
         registry: Option<(ConnectionRegistry, u64)>,
+        token: crate::streams::client_token::TokenSlot,
     }
 
     impl Connection {
@@ -258,6 +261,7 @@ mod browser {
             wake,
             states: RefCell::new(Vec::new()),
             registry,
+            token: Default::default(),
         });
         OPEN.with(|open| open.borrow_mut().insert(url, Rc::downgrade(&conn)));
 
@@ -361,7 +365,8 @@ mod browser {
         let controller = web_sys::AbortController::new().ok();
         *conn.abort.borrow_mut() = controller.clone();
         let last_id = conn.last_id.borrow().clone();
-        let response = match fetch(&conn.url, last_id.as_deref(), controller.as_ref()).await {
+        let authorization = conn.token.authorization();
+        let response = match fetch(&conn.url, last_id.as_deref(), authorization.as_deref(), controller.as_ref()).await {
             Ok(response) => response,
             Err(_) => return Outcome::Dropped { was_live: false },
         };
@@ -372,6 +377,9 @@ mod browser {
             .ok()
             .flatten()
             .is_some_and(|t| t.starts_with(crate::streams::CONTENT_TYPE));
+        if status == 401 && conn.token.refresh().await {
+            return Outcome::Dropped { was_live: false };
+        }
         if status == 204 || (400..500).contains(&status) {
             leptos::logging::warn!("stream {} refused with status {status}", conn.url);
             return Outcome::Refused;
@@ -384,6 +392,7 @@ mod browser {
             return Outcome::Dropped { was_live: false };
         };
         conn.set_state(ConnectionState::Live);
+        conn.token.accepted();
 
         let mut tap = RetryTap::default();
         let retry = Rc::new(Cell::new(None::<u32>));
@@ -409,6 +418,11 @@ mod browser {
             if conn.stopped.get() {
                 break;
             }
+            if event.event == crate::streams::client_token::AUTH_EXPIRED_EVENT {
+                // The server closes the stream next: reconnect from the last id with a new token.
+                conn.token.refresh().await;
+                break;
+            }
             if !event.id.is_empty() {
                 *conn.last_id.borrow_mut() = Some(event.id.clone());
             }
@@ -424,10 +438,14 @@ mod browser {
     async fn fetch(
         url: &str,
         last_id: Option<&str>,
+        authorization: Option<&str>,
         controller: Option<&web_sys::AbortController>,
     ) -> Result<web_sys::Response, JsValue> {
         let headers = web_sys::Headers::new()?;
         headers.set("accept", crate::streams::CONTENT_TYPE)?;
+        if let Some(authorization) = authorization {
+            headers.set("authorization", authorization)?;
+        }
         if let Some(id) = last_id {
             headers.set("last-event-id", id)?;
         }

@@ -5,25 +5,36 @@
 //! sub-state extraction (`State<StreamContext>`, via `FromRef` on the app's state) and stream
 //! server functions find it in the Leptos context, so this layer never sees the app's domains.
 //! `subscribe` is the one path from a request to a hub stream: topic limit, access guard, resume
-//! point (the `Last-Event-ID` header wins over the `last_event_id` query parameter).
+//! point (the `Last-Event-ID` header wins over the `last_event_id` query parameter), and, when a
+//! token was needed, the stream's end when that token expires (an `auth-expired` event, then the
+//! stream closes; the client gets a fresh token and resumes from its last id).
 
 use super::{
-    access::{self, Action, Origin},
+    access::{self, Action, Credentials, Origin},
+    auth::Auth,
     error::ApiError,
     hooks::PublishHooks,
     hub::{Delivery, Hub, SubscribeRequest},
     names::TopicName,
     settings::StreamSettings,
+    wire,
 };
 use axum::{body::Bytes, http::HeaderMap};
-use futures::Stream;
-use std::sync::Arc;
+use futures::{Stream, StreamExt};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+/// The event that ends a stream whose token expired (the client hook knows it by the same name).
+pub const AUTH_EXPIRED_EVENT: &str = super::client_token::AUTH_EXPIRED_EVENT;
 
 #[derive(Clone)]
 pub struct StreamContext {
     pub hub: Hub,
     pub settings: Arc<StreamSettings>,
     pub publish_hooks: PublishHooks,
+    pub auth: Auth,
 }
 
 pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -41,6 +52,7 @@ pub(super) fn last_event_id(headers: &HeaderMap, query_value: Option<String>) ->
 pub(super) fn subscribe(
     context: &StreamContext,
     headers: &HeaderMap,
+    query_token: Option<&str>,
     topics: Vec<TopicName>,
     last_event_id: Option<String>,
     origin: Origin,
@@ -50,6 +62,33 @@ pub(super) fn subscribe(
     if topics.len() > limit {
         return Err(ApiError::TooManyTopics(limit));
     }
-    access::authorize(headers, Action::Subscribe, &topics, origin)?;
-    Ok(context.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?)
+    let granted =
+        access::authorize(&context.auth, Credentials::new(headers, query_token), Action::Subscribe, &topics, origin)?;
+    let stream = context.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?;
+    Ok(match granted.expires_at {
+        None => futures::future::Either::Left(stream),
+        Some(expires_at) => futures::future::Either::Right(until_expiry(stream, expires_at)),
+    })
+}
+
+/// Passes `stream` on until `expires_at` (seconds since the epoch), then sends `auth-expired`
+/// and ends. The notice has no `id:`, so the client's resume point stays at the last real event.
+fn until_expiry(
+    stream: impl Stream<Item = Bytes> + Send + 'static,
+    expires_at: u64,
+) -> impl Stream<Item = Bytes> + Send + 'static {
+    let left = (UNIX_EPOCH + Duration::from_secs(expires_at)).duration_since(SystemTime::now()).unwrap_or_default();
+    let deadline = Box::pin(tokio::time::sleep(left));
+    let notice = wire::encode_notice(
+        AUTH_EXPIRED_EVENT,
+        r#"{"error": "the stream's token has expired; subscribe again with a fresh token and Last-Event-ID"}"#,
+    );
+    futures::stream::unfold(Some((Box::pin(stream), deadline, notice)), |state| async move {
+        let (mut stream, mut deadline, notice) = state?;
+        tokio::select! {
+            biased;
+            _ = &mut deadline => Some((notice, None)),
+            item = stream.next() => item.map(|bytes| (bytes, Some((stream, deadline, notice)))),
+        }
+    })
 }

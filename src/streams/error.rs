@@ -3,8 +3,18 @@
 //! Every refusal of the stream API (`/api/events`, `/api/publish`) and of stream server functions
 //! is an [`ApiError`]; [`ApiError::status`] is the only table from error to HTTP status, and the
 //! body is always `{"error": "<a sentence saying what was wrong>"}`.
+//!
+//! Token refusals follow RFC 6750 §3: 401 with `WWW-Authenticate: Bearer realm="pulseboard"` when
+//! no token came (no error code, as §3.1 asks for requests without credentials), with
+//! `error="invalid_token"` when the token is malformed, wrongly signed, expired, ...; 403 with
+//! `error="insufficient_scope"` when it is valid but does not allow the topic; 400 with
+//! `error="invalid_request"` when it came where it may not (a publish's query) or twice.
 
-use super::{hub::HubError, names::NameError};
+use super::{
+    auth::{TokenError, REALM},
+    hub::HubError,
+    names::NameError,
+};
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -33,6 +43,14 @@ pub enum ApiError {
     Rejected(String, String),
     #[error("not allowed: {0}")]
     Forbidden(String),
+    #[error("{0}")]
+    MissingToken(String),
+    #[error("invalid token: {0}")]
+    InvalidToken(#[from] TokenError),
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(String),
+    #[error("{0}")]
+    BadTokenRequest(String),
     #[error("{method} is not allowed on {path}; use {allowed}")]
     MethodNotAllowed { method: String, path: String, allowed: &'static str },
     #[error("{0}")]
@@ -43,7 +61,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::MissingToken(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(HubError::ShuttingDown) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadName(_)
@@ -54,17 +73,36 @@ impl ApiError {
             | Self::BodyNotUtf8
             | Self::BodyUnreadable(_)
             | Self::Rejected(..)
+            | Self::BadTokenRequest(_)
             | Self::Unavailable(HubError::NoTopics) => StatusCode::BAD_REQUEST,
         }
     }
 }
 
+impl ApiError {
+    /// The RFC 6750 challenge a token refusal carries.
+    pub fn challenge(&self) -> Option<String> {
+        let code = match self {
+            Self::MissingToken(_) => return Some(format!("Bearer realm=\"{REALM}\"")),
+            Self::InvalidToken(_) => "invalid_token",
+            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::BadTokenRequest(_) => "invalid_request",
+            _ => return None,
+        };
+        Some(format!("Bearer realm=\"{REALM}\", error=\"{code}\""))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        use axum::http::{header, HeaderValue};
         let body = serde_json::json!({ "error": self.to_string() });
         let mut response = (self.status(), Json(body)).into_response();
         if let Self::MethodNotAllowed { allowed, .. } = self {
-            response.headers_mut().insert(axum::http::header::ALLOW, axum::http::HeaderValue::from_static(allowed));
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+        }
+        if let Some(challenge) = self.challenge().and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

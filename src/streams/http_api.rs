@@ -1,13 +1,15 @@
 //! The HTTP contract for clients outside the app (documented in README):
 //!
-//! - `GET /api/events?topic=NAME[&topic=NAME...][&last_event_id=ID]` → `text/event-stream`
-//! - `POST /api/publish?topic=NAME[&event=TYPE]`, body = data → `200 {"id":"..."}`
+//! - `GET /api/events?topic=NAME[&topic=NAME...][&last_event_id=ID][&access_token=JWT]`
+//!   → `text/event-stream`
+//! - `POST /api/publish?topic=NAME[&event=TYPE]` with `Authorization: Bearer <token>`, body = data
+//!   → `200 {"id":"..."}`
 //!
 //! and, with `debug-endpoints`, `POST /api/debug/drop-streams` and `GET /api/debug/stats`. Every
 //! refusal is an [`ApiError`] (status + `{"error": ...}`), a wrong method included.
 
 use super::{
-    access::{self, Action, Origin},
+    access::{self, Action, Credentials, Origin, ACCESS_TOKEN_PARAM},
     context::{last_event_id, query_pairs, subscribe, StreamContext},
     error::ApiError,
     hub::Delivery,
@@ -60,19 +62,22 @@ async fn events(
 ) -> Result<Response, ApiError> {
     let mut topics = Vec::new();
     let mut query_last_id = None;
+    let mut token = None;
     for (key, value) in query_pairs(query.as_deref()) {
         match key.as_str() {
             "topic" => topics.push(TopicName::new(&value)?),
             "last_event_id" if query_last_id.is_some() => return Err(ApiError::RepeatedParameter("last_event_id")),
             "last_event_id" => query_last_id = Some(value),
-            _ => return Err(ApiError::UnknownParameter(key, "topic, last_event_id")),
+            ACCESS_TOKEN_PARAM if token.is_some() => return Err(ApiError::RepeatedParameter(ACCESS_TOKEN_PARAM)),
+            ACCESS_TOKEN_PARAM => token = Some(value),
+            _ => return Err(ApiError::UnknownParameter(key, "topic, last_event_id, access_token")),
         }
     }
     if topics.is_empty() {
         return Err(ApiError::MissingParameter("topic"));
     }
     let last_id = last_event_id(&headers, query_last_id);
-    let stream = subscribe(&context, &headers, topics, last_id, Origin::Public, Delivery::Every)?;
+    let stream = subscribe(&context, &headers, token.as_deref(), topics, last_id, Origin::Public, Delivery::Every)?;
     Ok(sse_response(futures::StreamExt::map(stream, Ok)))
 }
 
@@ -89,6 +94,10 @@ async fn publish(
             "topic" => topic = Some(TopicName::new(&value)?),
             "event" if event_type.is_some() => return Err(ApiError::RepeatedParameter("event")),
             "event" => event_type = Some(EventType::new(&value)?),
+            ACCESS_TOKEN_PARAM => {
+                let credentials = Credentials { header: None, query: Some(&value) };
+                access::authorize(&context.auth, credentials, Action::Publish, &[], Origin::Public)?;
+            }
             _ => return Err(ApiError::UnknownParameter(key, "topic, event")),
         }
     }
@@ -97,7 +106,8 @@ async fn publish(
     // flush theirs): the client gets a 503 and publishes again to the next instance.
     context.hub.check_ready()?;
     let event_type = event_type.unwrap_or_else(EventType::message);
-    access::authorize(request.headers(), Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
+    let credentials = Credentials::new(request.headers(), None);
+    access::authorize(&context.auth, credentials, Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
 
     let limit = context.settings.publish_body_limit;
     let body = read_body(request, limit).await?;

@@ -13,12 +13,15 @@
 //! browser: names, the `Sse` encoding, the client hook and connection states.
 
 pub mod client;
+pub mod client_token;
 pub mod encoding;
 pub mod names;
 pub mod status;
 
 #[cfg(feature = "ssr")]
 pub mod access;
+#[cfg(feature = "ssr")]
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]

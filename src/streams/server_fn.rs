@@ -2,10 +2,11 @@
 //!
 //! A stream server function (declared with `#[server(input = GetUrl, output = Sse, ...)]`) names
 //! its topics and a delivery policy and calls one of these; they read the request's resume point
-//! and pass the same guard and limits as `GET /api/events` (see `context::subscribe`).
+//! and pass the same guard and limits as `GET /api/events` (see `context::subscribe`), a token in
+//! `Authorization` or the `access_token` query parameter included.
 
 use super::{
-    access::Origin,
+    access::{Origin, ACCESS_TOKEN_PARAM},
     context::{last_event_id, query_pairs, subscribe, StreamContext},
     encoding::EventStream,
     error::ApiError,
@@ -35,9 +36,10 @@ pub fn open_trusted_stream<T>(topics: Vec<TopicName>) -> Result<EventStream<T>, 
 fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result<EventStream<T>, ApiError> {
     let context = expect_context::<StreamContext>();
     let parts = expect_context::<http::request::Parts>();
-    let query_last_id =
-        query_pairs(parts.uri.query()).into_iter().find(|(key, _)| key == "last_event_id").map(|(_, value)| value);
-    let last_id = last_event_id(&parts.headers, query_last_id);
-    let stream = subscribe(&context, &parts.headers, topics, last_id, origin, delivery)?;
+    let pairs = query_pairs(parts.uri.query());
+    let find = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let last_id = last_event_id(&parts.headers, find("last_event_id"));
+    let token = find(ACCESS_TOKEN_PARAM);
+    let stream = subscribe(&context, &parts.headers, token.as_deref(), topics, last_id, origin, delivery)?;
     Ok(EventStream::from_sse_bytes(stream))
 }

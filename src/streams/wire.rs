@@ -1,7 +1,8 @@
 //! The SSE wire format: the one place that turns events into `text/event-stream` bytes.
 //!
 //! Rules kept here (WHATWG HTML, "Server-sent events"):
-//! - every event carries `id:`; `event:` only when the type is not `message`;
+//! - every event carries `id:` (notices about the stream itself carry none, so they never move a
+//!   client's resume point); `event:` only when the type is not `message`;
 //! - data is split at CRLF, CR and LF into several `data:` lines, so no payload can end an event
 //!   early or inject a field (the only change a client sees: CR and CRLF arrive as LF);
 //! - an event always has at least one `data:` line (an event without one is never dispatched);
@@ -31,6 +32,13 @@ pub fn encode_event(id: &str, event_type: &str, data: &str) -> Bytes {
     }
     out.put_u8(b'\n');
     out.freeze()
+}
+
+/// An event without `id:`, for notices about the stream itself (e.g. `auth-expired`): a client's
+/// last event id, its resume point, stays at the last real event.
+pub fn encode_notice(event_type: &str, data: &str) -> Bytes {
+    debug_assert!(!event_type.contains(['\r', '\n']) && !data.contains(['\r', '\n']), "one-line notices");
+    Bytes::from(format!("event: {event_type}\ndata: {data}\n\n"))
 }
 
 /// `retry:` on its own; sent first on every stream. Without data it dispatches nothing.

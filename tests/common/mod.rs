@@ -15,6 +15,8 @@ pub async fn start_server(tweak: impl FnOnce(&mut config::Settings)) -> RunningS
     settings.pulseboard.market.ticks_per_second = 0;
     // Each server gets its own data directory (kept for post-mortems in the system temp dir).
     settings.pulseboard.server.data_dir = tempfile::tempdir().expect("temp dir").keep();
+    // A known secret, so tests can mint tokens (`token`) the way an outside issuer would.
+    settings.pulseboard.auth.jwt_secret = TEST_SECRET.to_string();
     tweak(&mut settings);
     pulseboard::server::start(settings).await.expect("server starts")
 }
@@ -59,13 +61,43 @@ pub async fn take(events: &mut (impl Stream<Item = Event> + Unpin), n: usize) ->
     out
 }
 
-/// Publishes through the HTTP API; returns the event id.
+/// The `jwt-secret` every test server gets (also as `PULSEBOARD_JWT_SECRET` for child processes).
+pub const TEST_SECRET: &str = "pulseboard-integration-tests-shared-secret";
+
+/// An HS256 token signed with [`TEST_SECRET`] by `jsonwebtoken` directly (not by the server's
+/// issuer), granting `publish` and `subscribe` for `ttl_secs` from now.
+pub fn token_for(publish: &[&str], subscribe: &[&str], ttl_secs: i64) -> String {
+    sign(serde_json::json!({
+        "pulseboard": { "publish": publish, "subscribe": subscribe },
+        "exp": (now_secs() + ttl_secs).max(0),
+        "iat": now_secs(),
+    }))
+}
+
+/// A token that may publish to every topic that is not reserved (not `jobs.*`, `monitor.*`,
+/// `market.quote.*`) and subscribe to every public one.
+pub fn publisher_token() -> String {
+    token_for(&["*"], &["*"], 3600)
+}
+
+/// Signs any claims with [`TEST_SECRET`] (HS256).
+pub fn sign(claims: serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("HS256 signs")
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// Publishes through the HTTP API with [`publisher_token`]; returns the event id.
 pub async fn publish(server: &RunningServer, topic: &str, event: Option<&str>, body: &str) -> String {
     let mut path = format!("/api/publish?topic={topic}");
     if let Some(event) = event {
         path.push_str(&format!("&event={event}"));
     }
-    let response = client().post(url(server, &path)).body(body.to_string()).send().await.unwrap();
+    let request = client().post(url(server, &path)).bearer_auth(publisher_token());
+    let response = request.body(body.to_string()).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let json: serde_json::Value = response.json().await.unwrap();
     json["id"].as_str().expect("id in response").to_string()
