@@ -379,26 +379,6 @@ mod tests {
     }
 
     #[test]
-    fn cors_origins_from_file_or_comma_separated_env_and_bad_ones_refused() {
-        Jail::expect_with(|jail| {
-            assert!(load(None).unwrap().pulseboard.cors.origins.is_empty(), "same origin only by default");
-            jail.create_file("cors.toml", "[pulseboard]\ncors-origins = [\"https://app.example\"]\n")?;
-            let settings = load(Some(Path::new("cors.toml"))).unwrap();
-            assert_eq!(settings.pulseboard.cors.origins, ["https://app.example"]);
-            jail.set_env("PULSEBOARD_CORS_ORIGINS", "https://a.example,http://127.0.0.1:8080");
-            let settings = load(Some(Path::new("cors.toml"))).unwrap();
-            assert_eq!(settings.pulseboard.cors.origins, ["https://a.example", "http://127.0.0.1:8080"]);
-            jail.set_env("PULSEBOARD_CORS_ORIGINS", "*");
-            let message = load(None).unwrap_err().to_string();
-            assert!(message.contains("cors-origins") && message.contains("\"*\""), "{message}");
-            jail.set_env("PULSEBOARD_CORS_ORIGINS", "https://a.example/");
-            let message = load(None).unwrap_err().to_string();
-            assert!(message.contains("cors-origins") && message.contains("path"), "{message}");
-            Ok(())
-        });
-    }
-
-    #[test]
     fn bad_env_value_names_the_variable() {
         Jail::expect_with(|jail| {
             jail.set_env("PULSEBOARD_HISTORY_EVENTS", "lots");

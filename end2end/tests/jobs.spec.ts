@@ -191,6 +191,35 @@ test('another session can neither see nor open a private job', async ({ page, br
   await expect(page.getByLabel('Log')).toContainText('stage: fetch');
 });
 
+test('a shared job offers Cancel only to the session that started it', async ({ page, browser }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const form = pipelineForm(page);
+  await form.getByLabel('Shared').check();
+  await startPipeline(page, 6, 2000);
+  const mine = rows(page).first();
+  await expect(mine.locator('.shared-badge')).toBeVisible();
+  await expect(mine.getByRole('button', { name: /^Cancel/ })).toBeVisible();
+  const id = await mine.getAttribute('data-id');
+
+  const stranger = await browser.newContext();
+  const theirs = await stranger.newPage();
+  await theirs.goto('/');
+  await hydrated(theirs);
+  const row = theirs.locator(`li.job[data-id="${id}"]`);
+  await expect(row).toHaveCount(1);
+  await expect(row.getByRole('button', { name: /^Cancel/ })).toHaveCount(0);
+  const cancel = await theirs.request.post('/api/jobs/cancel', {
+    form: { id: String(id) },
+    headers: { accept: 'application/json' },
+  });
+  expect(cancel.status()).toBe(403);
+  await stranger.close();
+
+  await mine.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(mine.locator('.badge').first()).toHaveText('cancelled');
+});
+
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 

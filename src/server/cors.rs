@@ -204,6 +204,8 @@ fn refuse(origin: &HeaderValue, what: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load;
+    use std::path::Path;
 
     #[test]
     fn origins_are_normalized_or_refused_with_the_value() {
@@ -266,5 +268,27 @@ mod tests {
         let proxied = headers(&[("host", "127.0.0.1:3000"), ("x-forwarded-host", "app.example, inner")]);
         assert!(is_own(&origin("https://app.example"), &plain, &proxied));
         assert!(!is_own(&origin("https://inner"), &plain, &proxied));
+    }
+
+    // figment's Jail hands each test closure its own `figment::Error` result type.
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn cors_origins_from_file_or_comma_separated_env_and_bad_ones_refused() {
+        figment::Jail::expect_with(|jail| {
+            assert!(load(None).unwrap().pulseboard.cors.origins.is_empty(), "same origin only by default");
+            jail.create_file("cors.toml", "[pulseboard]\ncors-origins = [\"https://app.example\"]\n")?;
+            let settings = load(Some(Path::new("cors.toml"))).unwrap();
+            assert_eq!(settings.pulseboard.cors.origins, ["https://app.example"]);
+            jail.set_env("PULSEBOARD_CORS_ORIGINS", "https://a.example,http://127.0.0.1:8080");
+            let settings = load(Some(Path::new("cors.toml"))).unwrap();
+            assert_eq!(settings.pulseboard.cors.origins, ["https://a.example", "http://127.0.0.1:8080"]);
+            jail.set_env("PULSEBOARD_CORS_ORIGINS", "*");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("cors-origins") && message.contains("\"*\""), "{message}");
+            jail.set_env("PULSEBOARD_CORS_ORIGINS", "https://a.example/");
+            let message = load(None).unwrap_err().to_string();
+            assert!(message.contains("cors-origins") && message.contains("path"), "{message}");
+            Ok(())
+        });
     }
 }
