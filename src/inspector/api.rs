@@ -39,7 +39,7 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError>
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
     authorize(&parts.headers, Action::Subscribe, std::slice::from_ref(&name), Origin::Public)?;
-    let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS);
+    let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS).await;
     Ok(TopicHistory {
         topic,
         events: events

@@ -45,7 +45,7 @@ impl ApiError {
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(HubError::ShuttingDown) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(HubError::ShuttingDown | HubError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadName(_)
             | Self::UnknownParameter(..)
             | Self::MissingParameter(_)

@@ -21,6 +21,9 @@ pub struct HubStats {
     pub resumes: u64,
     /// Per topic, sorted by name.
     pub per_topic: Vec<TopicStats>,
+    /// Why the backend cannot be used now (Redis unreachable or paused); `None` while it can
+    /// (always for the in-process hub). What a status display shows as degraded.
+    pub backend_down: Option<String>,
 }
 
 /// One topic's share of [`HubStats`].
