@@ -110,7 +110,9 @@ impl RedisHub {
         event_type: &EventType,
         data: &str,
     ) -> Result<EventId, HubError> {
-        self.local.check_open()?;
+        // While Redis is known to be down, refuse at once rather than send: a command that times
+        // out is not known to have failed (a paused Redis runs it later).
+        self.check_ready()?;
         let config = &self.local.config;
         let age_ms = config.history_age.as_millis().clamp(1, u128::from(u32::MAX)) as u64;
         let script = &self.publish_script;

@@ -16,6 +16,7 @@
 
 use super::{connect, ids, published_at, stored, RedisHub};
 use crate::streams::hub::local::{Entry, Topic};
+use crate::streams::names::TopicName;
 use redis::{aio::MultiplexedConnection, streams::StreamReadReply};
 use std::{
     collections::HashMap,
@@ -113,11 +114,22 @@ async fn round(
     let mut newest_overall = last;
     let mut cut_off: Option<u64> = None;
     let mut touched = Vec::new();
+    let read_after: HashMap<&TopicName, u64> = wanted.iter().map(|(name, at)| (name, *at)).collect();
     for key in reply.map(|reply| reply.keys).unwrap_or_default() {
         let Some(name) = names.get(&key.key) else { continue };
         let truncated = key.ids.len() >= BATCH;
         let mut newest = 0;
+        // The newest event before the first one read, if it is after where the read began: that
+        // event is gone from Redis (trimmed while the reader was away, or before the topic was
+        // mirrored), so the mirror does not cover it.
+        let mut gone = 0;
         let mut fresh = Vec::with_capacity(key.ids.len());
+        if let Some(first) = key.ids.first() {
+            let prev = first.get::<String>("p").as_deref().and_then(ids::parse).unwrap_or(0);
+            if prev > read_after.get(name).copied().unwrap_or(0) {
+                gone = prev;
+            }
+        }
         for entry in &key.ids {
             let fields: Vec<String> = ["t", "d"]
                 .iter()
@@ -135,6 +147,7 @@ async fn round(
         }
         if let Some(topic) = hub.local.get(name) {
             let mut log = topic.log.write();
+            log.evicted_through = log.evicted_through.max(gone);
             for entry in fresh {
                 let after_log = log.entries.back().is_none_or(|back| back.seq < entry.seq);
                 if after_log && entry.seq > log.evicted_through {

@@ -1,14 +1,15 @@
 //! Where a new stream on the Redis hub starts: its cursor, and a `reset` if its id is no good.
 //!
 //! The rule (the same as in-process, on the cluster-wide order of ids): a stream without an id
-//! starts after the newest event this instance has read or published. A stream with an id `c` gets every event of its topics after
-//! `c`, in id order, whichever instance made the id: `c` must be of this data set (not older than
-//! its first id, not newer than its last; else `unknown-id`), and Redis must still hold every
-//! event of each topic after `c` (see `scripts` for how a gap is seen; else `history-expired`).
-//! What the mirror does not cover after
-//! `c` is fetched from Redis in the same script run and put in front of the mirror's log, so the
-//! subscriber then reads it like any other event. If Redis cannot be asked, the stream starts at
-//! `c` on what the mirror has: if that is not enough, it gets a `reset`, never a silent gap.
+//! starts after the newest event this instance has read or published (decided in `subscribe`).
+//! A stream with an id `c` gets every event of its topics after `c`, in id order, whichever
+//! instance made the id: `c` must be of this data set (not older than its first id, not newer
+//! than its last; else `unknown-id`), and Redis must still hold every event of each topic after
+//! `c` (see `scripts` for how a gap is seen; else `history-expired`). What the mirror does not
+//! cover after `c` is fetched from Redis in the same script run and put in front of the mirror's
+//! log, so the subscriber then reads it like any other event. If Redis cannot be asked, the
+//! stream starts at `c` on what the mirror has: if that is not enough, it gets a `reset`, never a
+//! silent gap.
 
 use super::{ids, scripts::ResumeReply, stored, RedisHub};
 use crate::streams::hub::{
