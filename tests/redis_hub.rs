@@ -228,10 +228,18 @@ async fn a_paused_redis_gets_503s_quickly_and_streams_continue_after_it() {
     assert_eq!(data, (0..20).collect::<Vec<_>>(), "the same stream, every event once, in order");
 }
 
-#[tokio::test]
-async fn a_malformed_hub_url_is_refused_at_startup_with_the_key_named() {
-    let mut settings = pulseboard::config::load(None).unwrap();
-    settings.pulseboard.streams.hub = Some("localhost:6379".to_string());
-    let err = settings.pulseboard.validate().unwrap_err().to_string();
-    assert!(err.contains("key `pulseboard.hub`") && err.contains("redis://host:port/db"), "{err}");
+#[test]
+fn the_hub_is_chosen_by_pulseboard_hub_and_a_malformed_url_is_refused_naming_the_key() {
+    figment::Jail::expect_with(|jail| {
+        assert_eq!(pulseboard::config::load(None).unwrap().pulseboard.streams.hub, None, "in-process by default");
+        jail.set_env("PULSEBOARD_HUB", "redis://127.0.0.1:6379/0");
+        let settings = pulseboard::config::load(None).unwrap();
+        assert_eq!(settings.pulseboard.streams.hub.as_deref(), Some("redis://127.0.0.1:6379/0"));
+        for bad in ["localhost:6379", "http://127.0.0.1:6379", "redis://127.0.0.1:notaport/0"] {
+            jail.set_env("PULSEBOARD_HUB", bad);
+            let err = pulseboard::config::load(None).unwrap_err().to_string();
+            assert!(err.contains("key `pulseboard.hub`"), "{bad}: {err}");
+        }
+        Ok(())
+    });
 }
