@@ -229,6 +229,7 @@ async fn a_paused_redis_gets_503s_quickly_and_streams_continue_after_it() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // figment's Jail closure returns its (large) error type
 fn the_hub_is_chosen_by_pulseboard_hub_and_a_malformed_url_is_refused_naming_the_key() {
     figment::Jail::expect_with(|jail| {
         assert_eq!(pulseboard::config::load(None).unwrap().pulseboard.streams.hub, None, "in-process by default");
