@@ -171,6 +171,37 @@ async fn an_id_older_than_the_kept_history_gets_a_reset_on_any_instance() {
     }
 }
 
+/// Calls of `command` Redis has run so far.
+async fn calls(redis: &RedisServer, command: &str) -> u64 {
+    redis.command_calls().await.into_iter().find(|(name, _)| name == command).map_or(0, |(_, calls)| calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_reads_per_batch_per_instance_not_per_subscriber() {
+    let Some(redis) = redis(false).await else { return };
+    let server = instance(&redis, 1000).await;
+    let subscribers = 60;
+    let mut streams = Vec::new();
+    for _ in 0..subscribers {
+        streams.push(subscribe(&url(&server, "/api/events?topic=fan"), None).await.1);
+    }
+    let (reads_before, adds_before) = (calls(&redis, "xread").await, calls(&redis, "xadd").await);
+    let events = 20;
+    for n in 0..events {
+        publish(&server, "fan", None, &n.to_string()).await;
+    }
+    for stream in &mut streams {
+        let got = take(stream, events).await;
+        assert_eq!(got.last().unwrap().data, (events - 1).to_string());
+    }
+    let reads = calls(&redis, "xread").await - reads_before;
+    let adds = calls(&redis, "xadd").await - adds_before;
+    assert_eq!(adds, events as u64, "one XADD per published event");
+    // One reader: at most one read per event (fewer when events share a batch) plus the few
+    // that returned empty while this ran; a read per subscriber would be 60 times as many.
+    assert!(reads <= events as u64 + 10, "{reads} XREADs for {events} events to {subscribers} subscribers");
+}
+
 /// Publishes `range` on `server`'s topic `topic`, each answered 200.
 async fn publish_all(server: &RunningServer, topic: &str, range: std::ops::Range<usize>) {
     for n in range {
