@@ -22,8 +22,16 @@ use tokio::sync::watch;
 /// Opens a stream on a joined registration: its first bytes, then what the cursor finds.
 pub(super) fn open(hub: &Arc<Local>, joined: Joined, delivery: Delivery) -> impl Stream<Item = Bytes> + Send + 'static {
     let Joined { topics, wakes, disconnect, cursor, first, heartbeat } = joined;
-    let state =
-        Subscriber { hub: hub.clone(), delivery, topics, wakes, disconnect, cursor, pending: Some(first), heartbeat };
+    let state = Subscriber {
+        hub: hub.clone(),
+        delivery,
+        topics,
+        wakes,
+        disconnect,
+        cursor,
+        pending: Some(first),
+        heartbeat,
+    };
     futures::stream::unfold(state, |mut state| async move {
         let chunk = state.next_chunk().await?;
         Some((chunk, state))
