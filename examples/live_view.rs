@@ -65,7 +65,7 @@ pub struct CounterState {
 #[server(input = GetUrl, prefix = "/api/example", endpoint = "counter")]
 pub async fn counter_snapshot() -> Result<CounterState, RequestError> {
     let hub = expect_context::<pulseboard::streams::StreamContext>().hub;
-    let (events, as_of) = hub.snapshot(&COUNTER_TOPIC.name(), 1);
+    let (events, as_of) = hub.snapshot(&COUNTER_TOPIC.name(), 1).await;
     let count = events.last().and_then(|event| serde_json::from_str(&event.data()).ok());
     Ok(CounterState { count, as_of: as_of.to_string() })
 }

@@ -51,7 +51,13 @@ pub fn sse_encoding(data: &[u8]) {
     let seed = id_seed.as_bytes();
     let epoch = seed.iter().take(4).fold(0u32, |acc, b| acc.rotate_left(8) ^ u32::from(*b));
     let seq = seed.iter().skip(4).fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(u64::from(*b)));
-    let id = EventId { epoch, seq }.to_string();
+    // Either backend's form: the in-process `<epoch>-<seq>` or a Redis stream id `<ms>-<seq>`.
+    let id = if seed.first().is_some_and(|b| b & 1 == 1) {
+        EventId::Stream { ms: u64::from(epoch), seq }
+    } else {
+        EventId::Run { epoch, seq }
+    }
+    .to_string();
     let event_type = EventType::new(&event_type).map(|t| t.as_str().to_string()).unwrap_or_else(|_| "message".into());
     let frame = wire::encode_event(&id, &event_type, &payload);
 

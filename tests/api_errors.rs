@@ -112,5 +112,5 @@ async fn publishing_while_shutting_down_is_a_503() {
     assert_eq!(status, 503);
     assert!(message.contains("shutting down"), "{message}");
     let demo = pulseboard::streams::TopicName::new("demo").unwrap();
-    assert!(server.hub.snapshot(&demo, 10).0.is_empty(), "nothing was published");
+    assert!(server.hub.snapshot(&demo, 10).await.0.is_empty(), "nothing was published");
 }

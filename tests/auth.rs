@@ -63,11 +63,11 @@ async fn publishing_needs_a_valid_token_with_the_right_scope() {
     assert_eq!(challenge, r#"Bearer realm="pulseboard", error="insufficient_scope""#);
     assert!(message.contains("do not allow topic \"demo\""), "{message}");
     let demo = pulseboard::streams::TopicName::new("demo").unwrap();
-    assert!(server.hub.snapshot(&demo, 10).0.is_empty(), "nothing refused was published");
+    assert!(server.hub.snapshot(&demo, 10).await.0.is_empty(), "nothing refused was published");
 
     let writer = token_for(&["demo"], &[], 60);
     assert_eq!(post(&server, "/api/publish?topic=demo", Some(&writer)).await.status(), 200);
-    assert_eq!(server.hub.snapshot(&demo, 10).0.len(), 1);
+    assert_eq!(server.hub.snapshot(&demo, 10).await.0.len(), 1);
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn the_servers_own_topics_take_only_explicit_grants() {
         assert!(message.contains("`*` does not"), "{message}");
         // (The monitor publishes its own samples meanwhile: look for the outside event type.)
         let name = pulseboard::streams::TopicName::new(topic).unwrap();
-        let (events, _) = server.hub.snapshot(&name, 100);
+        let (events, _) = server.hub.snapshot(&name, 100).await;
         assert!(events.iter().all(|e| e.event_type.as_str() != "job"), "{topic} took an outside event");
     }
     let explicit = token_for(&["jobs.*", "monitor.samples", "market.quote.*"], &[], 60);

@@ -40,7 +40,7 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError>
     let parts = expect_context::<http::request::Parts>();
     let credentials = Credentials::new(&parts.headers, None);
     authorize(&state.streams.auth, credentials, Action::Subscribe, std::slice::from_ref(&name), Origin::Public)?;
-    let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS);
+    let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS).await;
     Ok(TopicHistory {
         topic,
         events: events

@@ -106,7 +106,9 @@ mod server {
                 JobsError::NotFound => ErrorKind::NotFound,
                 JobsError::NotRetryable(_) | JobsError::Finished(_) => ErrorKind::Conflict,
                 JobsError::BadToken | JobsError::NotOwner(_) => ErrorKind::Forbidden,
-                JobsError::ShuttingDown | JobsError::Hub(HubError::ShuttingDown) => ErrorKind::Unavailable,
+                JobsError::ShuttingDown | JobsError::Hub(HubError::ShuttingDown | HubError::Unavailable(_)) => {
+                    ErrorKind::Unavailable
+                }
                 JobsError::Store(_) | JobsError::Hub(_) => ErrorKind::Internal,
             };
             RequestError::new(kind, err.to_string())

@@ -100,7 +100,11 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let auth = Auth::new(keys, &config.auth).reserving(reserved_topics());
     tracing::info!("{}", auth.describe());
     let shutdown = Shutdown::new();
-    let hub = Hub::in_process(HubConfig::from_settings(&config.streams));
+    let hub_config = HubConfig::from_settings(&config.streams);
+    let hub = match &config.streams.hub {
+        Some(url) => Hub::redis(url, hub_config).map_err(io::Error::other)?,
+        None => Hub::in_process(hub_config),
+    };
     let database = data_dir.join("pulseboard.sqlite3");
     let store =
         Store::open(&database).await.map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;

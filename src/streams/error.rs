@@ -64,7 +64,7 @@ impl ApiError {
             Self::Forbidden(_) | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::MissingToken(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(HubError::ShuttingDown) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(HubError::ShuttingDown | HubError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadName(_)
             | Self::UnknownParameter(..)
             | Self::MissingParameter(_)

@@ -1,7 +1,8 @@
 //! The stream layer's own settings: keys of the `[pulseboard]` table that shape every stream.
 //!
 //! The server's configuration composes this with the other modules' settings; the keys and their
-//! environment variables (`PULSEBOARD_HEARTBEAT_SECS`, ...) are documented in README.
+//! environment variables (`PULSEBOARD_HEARTBEAT_SECS`, ...) are documented in README. `hub` is the
+//! one optional key: absent, topics live in this process; set, in the Redis it names.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -26,6 +27,10 @@ pub struct StreamSettings {
     /// Most topics one event stream may subscribe to.
     #[serde(rename = "max-topics-per-stream")]
     pub max_topics_per_stream: usize,
+    /// Where topics live: absent for this process (the embedded default), or the Redis that
+    /// several instances share, as `redis://host:port/db` (env `PULSEBOARD_HUB`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<String>,
 }
 
 impl StreamSettings {
@@ -45,6 +50,9 @@ impl StreamSettings {
         }
         if self.max_topics_per_stream == 0 {
             problems.push("key `pulseboard.max-topics-per-stream`: must be at least 1".to_string());
+        }
+        if let Some(Err(problem)) = self.hub.as_deref().map(super::hub::check_redis_url) {
+            problems.push(format!("key `pulseboard.hub`: {problem}"));
         }
         problems
     }

@@ -1,21 +1,28 @@
-//! Event ids and reset reasons: the resume contract of the in-process hub.
+//! Event ids and reset reasons: the resume contract of the hub.
 //!
-//! An id is `<epoch>-<seq>` (epoch as 8 hex digits): the epoch is random per run of the hub, so an
-//! id from an earlier run is recognised as unknown, never confused with a new event. The reasons
-//! are part of the documented wire contract (`{"reason":"..."}` in a `reset` event).
+//! The in-process hub's id is `<epoch>-<seq>` (epoch as 8 hex digits): the epoch is random per run
+//! of the hub, so an id from an earlier run is recognised as unknown, never confused with a new
+//! event. The Redis hub's id is the Redis stream id `<ms>-<seq>` itself (see `redis::ids`), the
+//! same on every instance. `FromStr` reads the in-process form; each backend reads its own. The
+//! reasons are part of the documented wire contract (`{"reason":"..."}` in a `reset` event).
 
 use std::fmt;
 
-/// An event id: which run of the hub made it, and its place in that run's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventId {
-    pub epoch: u32,
-    pub seq: u64,
+/// An event id, as the backend that made it writes it. Ids of one backend order as events do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventId {
+    /// In-process: which run of the hub made it, and its place in that run's order.
+    Run { epoch: u32, seq: u64 },
+    /// Redis: the stream id (milliseconds and sequence), one order across all topics.
+    Stream { ms: u64, seq: u64 },
 }
 
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:08x}-{}", self.epoch, self.seq)
+        match self {
+            Self::Run { epoch, seq } => write!(f, "{epoch:08x}-{seq}"),
+            Self::Stream { ms, seq } => write!(f, "{ms}-{seq}"),
+        }
     }
 }
 
@@ -26,7 +33,7 @@ impl std::str::FromStr for EventId {
         if epoch.len() != 8 || seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return Err(());
         }
-        Ok(Self { epoch: u32::from_str_radix(epoch, 16).map_err(|_| ())?, seq: seq.parse().map_err(|_| ())? })
+        Ok(Self::Run { epoch: u32::from_str_radix(epoch, 16).map_err(|_| ())?, seq: seq.parse().map_err(|_| ())? })
     }
 }
 

@@ -1,14 +1,20 @@
 //! The hub: topics, their bounded histories and fan-out to subscribers.
 //!
 //! [`Hub`] is the one API producers publish through and streams read from, whatever backend is
-//! behind it: `Backend` is the seam. Today it has one variant, the in-process hub of
-//! `memory` (the embedded default: no services); a Redis backend becomes a second variant in a
-//! room of its own, and producers and handlers never change. Producers call `publish` without
-//! holding any lock of their own across it: a remote backend's publish is a network round trip.
+//! behind it: `Backend` is the seam. Two variants, each in a room of its own: the in-process hub
+//! of `memory` (the embedded default: no services) and the Redis hub of `redis` (`hub =
+//! "redis://..."`: several instances share topics, ids and history); producers and handlers
+//! never change. Producers call `publish` without holding any lock of their own across it: the
+//! Redis backend's publish is a network round trip.
 //!
-//! Rooms: `ids` (event ids and reset reasons, the resume contract), `memory` (the in-process
-//! backend: histories, id order, sweeping), `subscriber` (one open stream: a cursor over
-//! history, delivery policy, heartbeats), `stats` (counters for monitoring).
+//! Rooms: `ids` (event ids and reset reasons, the resume contract), `local` (what both backends
+//! keep in this process: topic logs in one order, open streams, counters), `memory` (the
+//! in-process backend: histories, id order, sweeping), `redis` (the Redis backend: publish, one
+//! reader per instance into a local mirror, resume), `subscriber` (one open stream: a cursor
+//! over the local logs, delivery policy, heartbeats), `stats` (counters for monitoring).
+//!
+//! The promises below are the in-process hub's; the Redis hub keeps the same ones across
+//! instances (see `redis` for how).
 //!
 //! How the in-process hub keeps its promises:
 //! - **Encode once.** `publish` turns the event into SSE frame bytes once; every subscriber gets a
@@ -29,22 +35,26 @@
 //! - **Batching.** Everything pending for a subscriber leaves in one chunk (one write).
 
 mod ids;
+mod local;
 mod memory;
+mod redis;
 mod stats;
 mod subscriber;
 #[cfg(test)]
 mod tests;
 
+pub use self::redis::connect::check_url as check_redis_url;
 pub use ids::{EventId, ResetReason};
 pub use stats::{HubStats, PrivateTopics, TopicStats};
 
+use self::redis::RedisHub;
 use super::{
     names::{EventType, TopicName},
     settings::StreamSettings,
     wire,
 };
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use memory::MemoryHub;
 use std::{sync::Arc, time::Duration};
 
@@ -96,6 +106,9 @@ pub enum HubError {
     NoTopics,
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The backend cannot be reached (Redis down or paused): the message says which and why.
+    #[error("the event hub is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The hub every producer publishes to and every stream reads from. Cheap to clone.
@@ -107,6 +120,7 @@ pub struct Hub {
 /// The seam: one variant per backend, each in a room of its own.
 enum Backend {
     InProcess(Arc<MemoryHub>),
+    Redis(Arc<RedisHub>),
 }
 
 impl Hub {
@@ -115,10 +129,18 @@ impl Hub {
         Self { backend: Arc::new(Backend::InProcess(Arc::new(MemoryHub::new(config)))) }
     }
 
+    /// Topics in the Redis at `url` (`redis://host:port/db`), shared with every instance using
+    /// it. Starts at once (in a Tokio runtime) whether or not Redis answers yet: until it does,
+    /// `check_ready` says why not. Fails only for a URL that is no Redis URL.
+    pub fn redis(url: &str, config: HubConfig) -> Result<Self, HubError> {
+        Ok(Self { backend: Arc::new(Backend::Redis(RedisHub::start(url, config)?)) })
+    }
+
     /// Publishes one event and returns its id.
     pub async fn publish(&self, topic: &TopicName, event_type: &EventType, data: &str) -> Result<EventId, HubError> {
         match &*self.backend {
             Backend::InProcess(hub) => hub.publish(topic, event_type, data),
+            Backend::Redis(hub) => hub.publish(topic, event_type, data).await,
         }
     }
 
@@ -126,7 +148,11 @@ impl Hub {
     /// live events and heartbeats until the client leaves or the server stops.
     pub fn subscribe(&self, request: SubscribeRequest) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
         match &*self.backend {
-            Backend::InProcess(hub) => subscriber::open(hub, request),
+            Backend::InProcess(hub) => {
+                let joined = hub.join(&request)?;
+                Ok(subscriber::open(&hub.local, joined, request.delivery).left_stream())
+            }
+            Backend::Redis(hub) => Ok(hub.subscribe(request)?.right_stream()),
         }
     }
 
@@ -135,20 +161,23 @@ impl Hub {
     pub fn current_id(&self) -> EventId {
         match &*self.backend {
             Backend::InProcess(hub) => hub.current_id(),
+            Backend::Redis(hub) => hub.current_id(),
         }
     }
 
     /// The newest `limit` events of a topic, oldest first, and the id a stream continues from
     /// to see exactly what came after them (neither lost nor repeated).
-    pub fn snapshot(&self, topic: &TopicName, limit: usize) -> (Vec<StoredEvent>, EventId) {
+    pub async fn snapshot(&self, topic: &TopicName, limit: usize) -> (Vec<StoredEvent>, EventId) {
         match &*self.backend {
             Backend::InProcess(hub) => hub.snapshot(topic, limit),
+            Backend::Redis(hub) => hub.snapshot(topic, limit).await,
         }
     }
 
     pub fn stats(&self) -> HubStats {
         match &*self.backend {
             Backend::InProcess(hub) => hub.stats(),
+            Backend::Redis(hub) => hub.stats(),
         }
     }
 
@@ -156,7 +185,8 @@ impl Hub {
     /// server shuts down (and, for a remote backend, when it cannot be reached).
     pub fn check_ready(&self) -> Result<(), HubError> {
         match &*self.backend {
-            Backend::InProcess(hub) => hub.check_ready(),
+            Backend::InProcess(hub) => hub.local.check_open(),
+            Backend::Redis(hub) => hub.check_ready(),
         }
     }
 
@@ -164,7 +194,8 @@ impl Hub {
     /// are refused too: used when the server shuts down.
     pub fn disconnect_all(&self, closing: bool) {
         match &*self.backend {
-            Backend::InProcess(hub) => hub.disconnect_all(closing),
+            Backend::InProcess(hub) => hub.local.disconnect_all(closing),
+            Backend::Redis(hub) => hub.disconnect_all(closing),
         }
     }
 
@@ -172,6 +203,7 @@ impl Hub {
     pub fn sweep(&self) {
         match &*self.backend {
             Backend::InProcess(hub) => hub.sweep(),
+            Backend::Redis(hub) => hub.sweep(),
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct HubStats {
     pub per_topic: Vec<TopicStats>,
     /// The private topics, in aggregate.
     pub private: PrivateTopics,
+    /// Why the backend cannot be used now (Redis unreachable or paused); `None` while it can
+    /// (always for the in-process hub). What a status display shows as degraded.
+    pub backend_down: Option<String>,
 }
 
 /// One topic's share of [`HubStats`].
@@ -89,6 +92,7 @@ impl HubStats {
             resumes,
             per_topic,
             private,
+            backend_down: None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! One open stream: a cursor over its topics' histories in the in-process hub, and nothing else.
+//! One open stream: a cursor over its topics' logs in this process (`local`), whichever backend
+//! fills them (the in-process hub, or the Redis hub's local mirror), and nothing else.
 //!
 //! Invariants: the cursor only moves forward; only events up to the hub's `visible_through` are
 //! taken, so an event of one topic never overtakes an earlier one of another; everything pending
@@ -6,8 +7,8 @@
 //! `reset` (`history-expired`) and continues live, a latest-wins stream just skips ahead.
 
 use super::{
-    memory::{Joined, MemoryHub, Topic},
-    Delivery, HubError, ResetReason, SubscribeRequest,
+    local::{Joined, Local, Topic},
+    Delivery, ResetReason,
 };
 use crate::streams::wire;
 use bytes::{Bytes, BytesMut};
@@ -18,15 +19,12 @@ use std::{
 };
 use tokio::sync::watch;
 
-/// Opens a stream on the in-process hub: its first bytes, then what the cursor finds.
-pub(super) fn open(
-    hub: &Arc<MemoryHub>,
-    request: SubscribeRequest,
-) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
-    let Joined { topics, wakes, disconnect, cursor, first, heartbeat } = hub.join(&request)?;
+/// Opens a stream on a joined registration: its first bytes, then what the cursor finds.
+pub(super) fn open(hub: &Arc<Local>, joined: Joined, delivery: Delivery) -> impl Stream<Item = Bytes> + Send + 'static {
+    let Joined { topics, wakes, disconnect, cursor, first, heartbeat } = joined;
     let state = Subscriber {
         hub: hub.clone(),
-        delivery: request.delivery,
+        delivery,
         topics,
         wakes,
         disconnect,
@@ -34,15 +32,15 @@ pub(super) fn open(
         pending: Some(first),
         heartbeat,
     };
-    Ok(futures::stream::unfold(state, |mut state| async move {
+    futures::stream::unfold(state, |mut state| async move {
         let chunk = state.next_chunk().await?;
         Some((chunk, state))
-    }))
+    })
 }
 
 /// One open stream: a cursor over its topics' histories. No queue of its own.
 struct Subscriber {
-    hub: Arc<MemoryHub>,
+    hub: Arc<Local>,
     delivery: Delivery,
     topics: Vec<Arc<Topic>>,
     wakes: Vec<watch::Receiver<u64>>,
@@ -54,7 +52,7 @@ struct Subscriber {
 }
 
 impl Subscriber {
-    fn hub(&self) -> &MemoryHub {
+    fn hub(&self) -> &Local {
         &self.hub
     }
 

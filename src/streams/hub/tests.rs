@@ -1,8 +1,14 @@
-//! Unit tests of the in-process hub: resume, bounds, resets, latest wins, stats, heartbeat.
+//! Unit tests of the hub: resume, bounds, resets, latest wins, stats, heartbeat. Each test that
+//! is about the hub's contract runs twice (`both!`): on the in-process backend and on the Redis
+//! backend against a real `redis-server` (skipped, saying so, only where it is not installed; CI
+//! installs it and fails rather than skip).
 
 use super::*;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
+
+#[path = "../../../tests/common/redis.rs"]
+mod redis_server;
 
 fn config() -> HubConfig {
     HubConfig {
@@ -11,6 +17,59 @@ fn config() -> HubConfig {
         heartbeat: Duration::from_secs(15),
         retry_ms: 1000,
     }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    InProcess,
+    Redis,
+}
+
+/// A hub of the kind, ready; with the Redis it runs on (stopped when dropped). `None`: skip.
+async fn make(kind: Kind, config: HubConfig) -> Option<(Hub, Option<redis_server::RedisServer>)> {
+    if kind == Kind::InProcess {
+        return Some((Hub::in_process(config), None));
+    }
+    if !redis_server::installed() {
+        assert!(std::env::var_os("CI").is_none(), "redis-server must be installed in CI (scripts/install.sh --test)");
+        eprintln!("skipped: redis-server is not installed (scripts/install.sh --test installs it)");
+        return None;
+    }
+    let server = redis_server::RedisServer::start().await;
+    let hub = Hub::redis(&server.url(), config).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Err(err) = hub.check_ready() {
+        assert!(tokio::time::Instant::now() < deadline, "Redis hub not ready in 10 s: {err}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Some((hub, Some(server)))
+}
+
+/// Waits until the hub's local view includes `id` (at once in-process; the Redis hub's reader
+/// brings published events back asynchronously).
+async fn settled(hub: &Hub, id: EventId) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while hub.current_id() < id {
+        assert!(tokio::time::Instant::now() < deadline, "hub did not read back {id} in 30 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// One test body, run on each backend.
+macro_rules! both {
+    ($(#[$attr:meta])* $name:ident) => {
+        mod $name {
+            use super::*;
+            $(#[$attr])*
+            async fn in_process() {
+                super::$name(Kind::InProcess).await
+            }
+            $(#[$attr])*
+            async fn redis() {
+                super::$name(Kind::Redis).await
+            }
+        }
+    };
 }
 
 fn topic(name: &str) -> TopicName {
@@ -50,7 +109,7 @@ async fn take(
 
 #[test]
 fn event_ids_round_trip_and_reject_garbage() {
-    let id = EventId { epoch: 0xdead_beef, seq: 42 };
+    let id = EventId::Run { epoch: 0xdead_beef, seq: 42 };
     assert_eq!(id.to_string(), "deadbeef-42");
     assert_eq!("deadbeef-42".parse::<EventId>(), Ok(id));
     for bad in ["", "42", "deadbeef-", "deadbeef-x", "dead-42", "zzzzzzzz-1", "deadbeef--1"] {
@@ -58,9 +117,12 @@ fn event_ids_round_trip_and_reject_garbage() {
     }
 }
 
-#[tokio::test]
-async fn live_subscriber_gets_events_after_subscribing_only() {
-    let hub = Hub::in_process(config());
+both!(
+    #[tokio::test]
+    live_subscriber_gets_events_after_subscribing_only
+);
+async fn live_subscriber_gets_events_after_subscribing_only(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, config()).await else { return };
     publish(&hub, "a", "before").await;
     let mut stream = Box::pin(events(&hub, &["a"], None));
     let first = publish(&hub, "a", "one").await;
@@ -72,9 +134,12 @@ async fn live_subscriber_gets_events_after_subscribing_only() {
     assert_eq!(got[1].data, "two");
 }
 
-#[tokio::test]
-async fn resume_replays_exactly_what_followed_the_id() {
-    let hub = Hub::in_process(config());
+both!(
+    #[tokio::test]
+    resume_replays_exactly_what_followed_the_id
+);
+async fn resume_replays_exactly_what_followed_the_id(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, config()).await else { return };
     let mut ids = Vec::new();
     for n in 0..10 {
         ids.push(publish(&hub, "a", &n.to_string()).await);
@@ -85,10 +150,15 @@ async fn resume_replays_exactly_what_followed_the_id() {
     assert_eq!(data, ["5", "6", "7", "8", "9"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
-    let hub = Hub::in_process(HubConfig { history_events: 100_000, ..config() });
+both!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    resume_under_concurrent_publishing_has_no_gap_and_no_duplicate
+);
+async fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { history_events: 100_000, ..config() }).await else { return };
     let total = 3000u32;
+    // The first stream is open before anything is published (it must see event 0 too).
+    let mut first = Some(Box::pin(events(&hub, &["a", "b"], None)));
     let publisher = {
         let hub = hub.clone();
         tokio::spawn(async move {
@@ -105,7 +175,7 @@ async fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
     let mut seen: Vec<u32> = Vec::new();
     let mut last: Option<String> = None;
     while seen.len() < total as usize {
-        let mut stream = Box::pin(events(&hub, &["a", "b"], last.clone()));
+        let mut stream = first.take().unwrap_or_else(|| Box::pin(events(&hub, &["a", "b"], last.clone())));
         let want = (total as usize - seen.len()).min(257);
         for event in take(&mut stream, want).await {
             assert_ne!(event.event, "reset", "history covers everything here");
@@ -118,14 +188,17 @@ async fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
     assert_eq!(seen, expected, "every event once, in publish order, across two topics");
 }
 
-#[tokio::test]
-async fn history_is_bounded_by_count_and_a_stale_id_gets_a_reset() {
-    let hub = Hub::in_process(HubConfig { history_events: 3, ..config() });
+both!(
+    #[tokio::test]
+    history_is_bounded_by_count_and_a_stale_id_gets_a_reset
+);
+async fn history_is_bounded_by_count_and_a_stale_id_gets_a_reset(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { history_events: 3, ..config() }).await else { return };
     let first = publish(&hub, "a", "0").await;
     for n in 1..6 {
         publish(&hub, "a", &n.to_string()).await;
     }
-    let kept: Vec<_> = hub.snapshot(&topic("a"), 100).0.iter().map(StoredEvent::data).collect();
+    let kept: Vec<_> = hub.snapshot(&topic("a"), 100).await.0.iter().map(StoredEvent::data).collect();
     assert_eq!(kept, ["3", "4", "5"]);
 
     let mut stream = Box::pin(events(&hub, &["a"], Some(first.to_string())));
@@ -137,23 +210,33 @@ async fn history_is_bounded_by_count_and_a_stale_id_gets_a_reset() {
     assert_eq!(take(&mut stream, 1).await[0].data, "live");
 }
 
-#[tokio::test]
-async fn history_is_bounded_by_age() {
-    let hub = Hub::in_process(HubConfig { history_age: Duration::from_millis(50), ..config() });
+both!(
+    #[tokio::test]
+    history_is_bounded_by_age
+);
+async fn history_is_bounded_by_age(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { history_age: Duration::from_millis(50), ..config() }).await else {
+        return;
+    };
     publish(&hub, "a", "old").await;
     tokio::time::sleep(Duration::from_millis(80)).await;
     publish(&hub, "a", "new").await;
-    let kept: Vec<_> = hub.snapshot(&topic("a"), 100).0.iter().map(StoredEvent::data).collect();
+    let kept: Vec<_> = hub.snapshot(&topic("a"), 100).await.0.iter().map(StoredEvent::data).collect();
     assert_eq!(kept, ["new"]);
     tokio::time::sleep(Duration::from_millis(80)).await;
     hub.sweep();
-    assert!(hub.snapshot(&topic("a"), 100).0.is_empty());
+    assert!(hub.snapshot(&topic("a"), 100).await.0.is_empty());
     assert_eq!(hub.stats().topics, 0, "idle empty topics are forgotten");
 }
 
-#[tokio::test]
-async fn forgotten_topic_does_not_hide_a_gap() {
-    let hub = Hub::in_process(HubConfig { history_age: Duration::from_millis(20), ..config() });
+both!(
+    #[tokio::test]
+    forgotten_topic_does_not_hide_a_gap
+);
+async fn forgotten_topic_does_not_hide_a_gap(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { history_age: Duration::from_millis(20), ..config() }).await else {
+        return;
+    };
     let before = publish(&hub, "other", "x").await;
     publish(&hub, "a", "lost").await;
     tokio::time::sleep(Duration::from_millis(40)).await;
@@ -162,12 +245,21 @@ async fn forgotten_topic_does_not_hide_a_gap() {
     assert_eq!(take(&mut stream, 1).await[0].event, "reset");
 }
 
-#[tokio::test]
-async fn unknown_and_malformed_ids_get_a_reset_then_live() {
-    let hub = Hub::in_process(config());
-    publish(&hub, "a", "x").await;
-    let other_run = EventId { epoch: hub.current_id().epoch.wrapping_add(1), seq: 1 };
-    let future = EventId { seq: 999, ..hub.current_id() };
+both!(
+    #[tokio::test]
+    unknown_and_malformed_ids_get_a_reset_then_live
+);
+async fn unknown_and_malformed_ids_get_a_reset_then_live(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, config()).await else { return };
+    let now = publish(&hub, "a", "x").await;
+    settled(&hub, now).await;
+    let (other_run, future) = match now {
+        EventId::Run { epoch, seq } => {
+            (EventId::Run { epoch: epoch.wrapping_add(1), seq: 1 }, EventId::Run { epoch, seq: seq + 999 })
+        }
+        // Older than the first event of this Redis data set, and far ahead of the newest.
+        EventId::Stream { ms, seq } => (EventId::Stream { ms: 1, seq: 0 }, EventId::Stream { ms: ms + 60_000, seq }),
+    };
     for (last, reason) in [
         (other_run.to_string(), "unknown-id"),
         (future.to_string(), "unknown-id"),
@@ -183,16 +275,21 @@ async fn unknown_and_malformed_ids_get_a_reset_then_live() {
     assert_eq!(hub.stats().resets, 3);
 }
 
-#[tokio::test]
-async fn stalled_subscriber_catches_up_in_one_chunk_or_resets() {
-    let hub = Hub::in_process(HubConfig { history_events: 50, ..config() });
+both!(
+    #[tokio::test]
+    stalled_subscriber_catches_up_in_one_chunk_or_resets
+);
+async fn stalled_subscriber_catches_up_in_one_chunk_or_resets(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { history_events: 50, ..config() }).await else { return };
     let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None, delivery: Delivery::Every };
     let mut raw = Box::pin(hub.subscribe(request.clone()).unwrap());
     let retry = raw.next().await.unwrap();
     assert_eq!(&retry[..], b"retry: 1000\n\n");
+    let mut last = hub.current_id();
     for n in 0..10 {
-        publish(&hub, "a", &n.to_string()).await;
+        last = publish(&hub, "a", &n.to_string()).await;
     }
+    settled(&hub, last).await;
     let chunk = raw.next().await.unwrap();
     assert_eq!(chunk.iter().filter(|b| **b == b'\n').count(), 10 * 3, "ten frames, one chunk");
 
@@ -200,15 +297,19 @@ async fn stalled_subscriber_catches_up_in_one_chunk_or_resets() {
     let mut slow = Box::pin(hub.subscribe(request).unwrap());
     slow.next().await.unwrap();
     for n in 0..60 {
-        publish(&hub, "a", &n.to_string()).await;
+        last = publish(&hub, "a", &n.to_string()).await;
     }
+    settled(&hub, last).await;
     let chunk = slow.next().await.unwrap();
     assert!(std::str::from_utf8(&chunk).unwrap().contains("event: reset"));
 }
 
-#[tokio::test]
-async fn latest_wins_stream_sends_the_newest_event_of_each_topic() {
-    let hub = Hub::in_process(HubConfig { history_events: 5, ..config() });
+both!(
+    #[tokio::test]
+    latest_wins_stream_sends_the_newest_event_of_each_topic
+);
+async fn latest_wins_stream_sends_the_newest_event_of_each_topic(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { history_events: 5, ..config() }).await else { return };
     let request = |last_event_id| SubscribeRequest {
         topics: vec![topic("a"), topic("b")],
         last_event_id,
@@ -221,7 +322,8 @@ async fn latest_wins_stream_sends_the_newest_event_of_each_topic() {
         publish(&hub, "a", &format!("a{n}")).await;
     }
     publish(&hub, "b", "b0").await;
-    publish(&hub, "b", "b1").await;
+    let b1 = publish(&hub, "b", "b1").await;
+    settled(&hub, b1).await;
     let chunk = raw.next().await.unwrap();
     let text = std::str::from_utf8(&chunk).unwrap();
     assert!(!text.contains("reset"), "{text}");
@@ -234,9 +336,11 @@ async fn latest_wins_stream_sends_the_newest_event_of_each_topic() {
     assert_eq!(stats.conflated, 4 + 1);
 
     // Resuming a latest-wins stream from an id history covers: only the newest after it.
-    let resumed = Box::pin(hub.subscribe(request(Some(hub.current_id().to_string()))).unwrap());
+    let mut resumed = Box::pin(hub.subscribe(request(Some(hub.current_id().to_string()))).unwrap());
+    // Its first bytes: the Redis hub decides a resume when the stream is first read.
+    assert_eq!(&resumed.next().await.unwrap()[..], b"retry: 1000\n\n");
     drop(resumed);
-    let old = hub.snapshot(&topic("a"), 5).0[0].id.to_string();
+    let old = hub.snapshot(&topic("a"), 5).await.0[0].id.to_string();
     let mut resumed = Box::pin(events_with(&hub, request(Some(old))));
     let got = take(&mut resumed, 2).await;
     let data: Vec<_> = got.iter().map(|e| e.data.as_str()).collect();
@@ -244,9 +348,12 @@ async fn latest_wins_stream_sends_the_newest_event_of_each_topic() {
     assert_eq!(hub.stats().resumes, 2);
 }
 
-#[tokio::test]
-async fn stats_count_streams_deliveries_and_history() {
-    let hub = Hub::in_process(config());
+both!(
+    #[tokio::test]
+    stats_count_streams_deliveries_and_history
+);
+async fn stats_count_streams_deliveries_and_history(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, config()).await else { return };
     let mut one = Box::pin(events(&hub, &["a"], None));
     let mut two = Box::pin(events(&hub, &["a", "b"], None));
     publish(&hub, "a", "1").await;
@@ -270,9 +377,14 @@ async fn stats_count_streams_deliveries_and_history() {
     assert_eq!(hub.check_ready(), Err(HubError::ShuttingDown));
 }
 
-#[tokio::test]
-async fn heartbeat_when_idle_and_disconnect_ends_streams() {
-    let hub = Hub::in_process(HubConfig { heartbeat: Duration::from_millis(30), ..config() });
+both!(
+    #[tokio::test]
+    heartbeat_when_idle_and_disconnect_ends_streams
+);
+async fn heartbeat_when_idle_and_disconnect_ends_streams(kind: Kind) {
+    let Some((hub, _redis)) = make(kind, HubConfig { heartbeat: Duration::from_millis(30), ..config() }).await else {
+        return;
+    };
     let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None, delivery: Delivery::Every };
     let mut raw = Box::pin(hub.subscribe(request.clone()).unwrap());
     raw.next().await.unwrap();
