@@ -134,6 +134,12 @@ fn case(what: &'static str, bytes: Vec<u8>, status: u16, says: &'static str) -> 
     Case { what, bytes, status, says }
 }
 
+/// Base64url without padding (a JWT's segments).
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
 fn cases() -> Vec<Case> {
     let long_topic = format!("GET /api/events?topic={}", "t".repeat(129));
     let many_topics = format!("GET /api/events?{}", "topic=t&".repeat(33));
@@ -144,7 +150,62 @@ fn cases() -> Vec<Case> {
     let symbol_flood: String =
         (0..200).fold("GET /api/market/snapshot?".to_string(), |query, i| query + &format!("symbols=S{i}&"));
     let huge_cookie = format!("Cookie: pulseboard_session={}", "c".repeat(20_000));
+    let bearer = format!("Authorization: Bearer {}", publisher_token());
+    let bearer = bearer.as_str();
+    let with_token = |token: String| format!("Authorization: Bearer {token}");
+    let expired = with_token(token_for(&["p1"], &[], -120));
+    let foreign_key = with_token(
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &serde_json::json!({"pulseboard": {"publish": ["p1"]}, "exp": now_secs() + 60}),
+            &jsonwebtoken::EncodingKey::from_secret(b"a-secret-this-server-never-had-at-all"),
+        )
+        .unwrap(),
+    );
+    // `alg: none` with claims that would allow everything.
+    let unsigned = with_token(format!(
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+        base64_url(&serde_json::json!({"pulseboard": {"publish": ["*"]}, "exp": now_secs() + 60}).to_string())
+    ));
+    let oversized = with_token("x".repeat(9000));
+    let narrow = with_token(token_for(&["other"], &["*"], 60));
+    let jobs_writer = with_token(token_for(&["jobs.shared"], &[], 600));
     vec![
+        // Tokens (RFC 6750): 401 for a missing or bad one, 403 for one that does not allow the topic.
+        case("publish without a token", request("POST /api/publish?topic=p1", &[], b"x"), 401, "needs a bearer token"),
+        case(
+            "malformed token",
+            request("POST /api/publish?topic=p1", &["Authorization: Bearer not.a.jwt"], b"x"),
+            401,
+            "not a well-formed JWT",
+        ),
+        case("expired token", request("POST /api/publish?topic=p1", &[&expired], b"x"), 401, "expired"),
+        case("wrongly signed token", request("POST /api/publish?topic=p1", &[&foreign_key], b"x"), 401, "signature"),
+        case(
+            "unsigned alg-none token",
+            request("POST /api/publish?topic=p1", &[&unsigned], b"x"),
+            401,
+            "invalid token",
+        ),
+        case("oversized token", request("POST /api/publish?topic=p1", &[&oversized], b"x"), 401, "at most 8192"),
+        case(
+            "wrongly scoped token",
+            request("POST /api/publish?topic=p1", &[&narrow], b"x"),
+            403,
+            "do not allow topic",
+        ),
+        case(
+            "`*` onto a server topic",
+            request("POST /api/publish?topic=jobs.shared&event=job", &[bearer], b"{}"),
+            403,
+            "`*` does not",
+        ),
+        case(
+            "access_token on publish",
+            request(&format!("POST /api/publish?topic=p1&access_token={}", publisher_token()), &[], b"x"),
+            400,
+            "subscriptions only",
+        ),
         // Ids on the stream API: never echoed raw, never a field injection, always a clean reset.
         case("huge Last-Event-ID", request("GET /api/events?topic=h1", &[&huge_id], b""), 200, "malformed-id"),
         case(
@@ -198,13 +259,28 @@ fn cases() -> Vec<Case> {
             "private to the server",
         ),
         // Publishing.
-        case("CR in event type", request("POST /api/publish?topic=p1&event=a%0Db", &[], b"x"), 400, "contains '\\r'"),
-        case("reserved event type", request("POST /api/publish?topic=p1&event=reset", &[], b"x"), 400, "reserved"),
-        case("non-UTF-8 body", request("POST /api/publish?topic=p1", &[], &[0xC3, 0x28, 0xFF]), 400, "not valid UTF-8"),
-        case("oversized body", request("POST /api/publish?topic=p1", &[], &vec![b'x'; 70_000]), 413, "limit of"),
+        case(
+            "CR in event type",
+            request("POST /api/publish?topic=p1&event=a%0Db", &[bearer], b"x"),
+            400,
+            "contains '\\r'",
+        ),
+        case(
+            "reserved event type",
+            request("POST /api/publish?topic=p1&event=reset", &[bearer], b"x"),
+            400,
+            "reserved",
+        ),
+        case(
+            "non-UTF-8 body",
+            request("POST /api/publish?topic=p1", &[bearer], &[0xC3, 0x28, 0xFF]),
+            400,
+            "not valid UTF-8",
+        ),
+        case("oversized body", request("POST /api/publish?topic=p1", &[bearer], &vec![b'x'; 70_000]), 413, "limit of"),
         case(
             "oversized declared, not sent",
-            request("POST /api/publish?topic=p1", &["Content-Length: 999999999"], b""),
+            request("POST /api/publish?topic=p1", &[bearer, "Content-Length: 999999999"], b""),
             413,
             "limit of",
         ),
@@ -234,7 +310,11 @@ fn cases() -> Vec<Case> {
         // the answer (checked below), so nothing can be smuggled behind the body.
         case(
             "Content-Length with Transfer-Encoding",
-            request("POST /api/publish?topic=p1", &["Content-Length: 3", "Transfer-Encoding: chunked"], b"0\r\n\r\n"),
+            request(
+                "POST /api/publish?topic=p1",
+                &[bearer, "Content-Length: 3", "Transfer-Encoding: chunked"],
+                b"0\r\n\r\n",
+            ),
             200,
             "\"id\"",
         ),
@@ -308,7 +388,7 @@ fn cases() -> Vec<Case> {
         case("market symbols flood", request(&symbol_flood, &[JSON_ANSWER], b""), 400, "unknown symbol"),
         case(
             "external job report not JSON",
-            request("POST /api/jobs/external", &["Content-Type: application/json"], b"{nope"),
+            request("POST /api/jobs/external", &[&jobs_writer, "Content-Type: application/json"], b"{nope"),
             400,
             "",
         ),
