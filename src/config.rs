@@ -13,7 +13,7 @@
 
 use crate::{
     jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
-    streams::StreamSettings,
+    streams::{limits::LimitSettings, StreamSettings},
 };
 use figment::{
     providers::{Env, Format, Toml},
@@ -55,6 +55,7 @@ impl ServerSettings {
 pub struct PulseboardSettings {
     pub server: ServerSettings,
     pub streams: StreamSettings,
+    pub limits: LimitSettings,
     pub jobs: JobsSettings,
     pub market: MarketSettings,
     pub monitor: MonitorSettings,
@@ -69,6 +70,7 @@ impl PulseboardSettings {
         Ok(Self {
             server: part(figment)?,
             streams: part(figment)?,
+            limits: part(figment)?,
             jobs: part(figment)?,
             market: part(figment)?,
             monitor: part(figment)?,
@@ -83,13 +85,27 @@ impl PulseboardSettings {
                 _ => Vec::new(),
             }
         }
-        [keys(&self.server), keys(&self.streams), keys(&self.jobs), keys(&self.market), keys(&self.monitor)].concat()
+        [
+            keys(&self.server),
+            keys(&self.streams),
+            keys(&self.limits),
+            keys(&self.jobs),
+            keys(&self.market),
+            keys(&self.monitor),
+        ]
+        .concat()
     }
 
     /// Checks what the types alone cannot, module by module: one message per problem.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems =
-            [self.streams.validate(), self.jobs.validate(), self.market.validate(), self.monitor.validate()].concat();
+        let problems = [
+            self.streams.validate(),
+            self.limits.validate(),
+            self.jobs.validate(),
+            self.market.validate(),
+            self.monitor.validate(),
+        ]
+        .concat();
         if problems.is_empty() {
             Ok(())
         } else {

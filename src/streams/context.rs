@@ -4,19 +4,22 @@
 //! [`StreamContext`] is the stream layer's slice of the app state: handlers take it through axum's
 //! sub-state extraction (`State<StreamContext>`, via `FromRef` on the app's state) and stream
 //! server functions find it in the Leptos context, so this layer never sees the app's domains.
-//! `subscribe` is the one path from a request to a hub stream: topic limit, access guard, resume
-//! point (the `Last-Event-ID` header wins over the `last_event_id` query parameter).
+//! `subscribe` is the one path from a request to a hub stream: topic limit, access guard, stream
+//! limits (a permit the stream holds until it is dropped), resume point (the `Last-Event-ID`
+//! header wins over the `last_event_id` query parameter), and the connection's socket meter for
+//! slow consumers.
 
 use super::{
     access::{self, Action, Origin},
     error::ApiError,
     hooks::PublishHooks,
-    hub::{Delivery, Hub, SubscribeRequest},
+    hub::{Delivery, Hub, Metering, SubscribeRequest},
+    limits::{Client, StreamLimits},
     names::TopicName,
     settings::StreamSettings,
 };
 use axum::{body::Bytes, http::HeaderMap};
-use futures::Stream;
+use futures::{future::Either, Stream, StreamExt};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -24,6 +27,7 @@ pub struct StreamContext {
     pub hub: Hub,
     pub settings: Arc<StreamSettings>,
     pub publish_hooks: PublishHooks,
+    pub limits: StreamLimits,
 }
 
 pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -38,18 +42,41 @@ pub(super) fn last_event_id(headers: &HeaderMap, query_value: Option<String>) ->
 }
 
 /// Checks access and limits, then subscribes. Shared by `/api/events` and stream server functions.
+/// A stream that fails (closed for lagging) ends its connection.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn subscribe(
     context: &StreamContext,
     headers: &HeaderMap,
+    client: Client,
     topics: Vec<TopicName>,
     last_event_id: Option<String>,
     origin: Origin,
     delivery: Delivery,
-) -> Result<impl Stream<Item = Bytes> + Send + 'static, ApiError> {
+) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, ApiError> {
     let limit = context.settings.max_topics_per_stream;
     if topics.len() > limit {
         return Err(ApiError::TooManyTopics(limit));
     }
     access::authorize(headers, Action::Subscribe, &topics, origin)?;
-    Ok(context.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?)
+    // While shutting down that is the answer (503), not a limit.
+    context.hub.check_ready()?;
+    let permit = context.limits.open_stream(client.ip)?;
+    let request = SubscribeRequest { topics, last_event_id, delivery };
+    let stream = match client.socket {
+        Some(socket) => {
+            let metering = Metering { socket, max_lag_bytes: context.settings.max_lag_bytes };
+            Either::Left(context.hub.subscribe_metered(request, metering)?.map(move |chunk| {
+                chunk.map_err(|lagged| {
+                    tracing::info!(client = %client.ip, "{lagged}");
+                    std::io::Error::other(lagged)
+                })
+            }))
+        }
+        None => Either::Right(context.hub.subscribe(request)?.map(Ok)),
+    };
+    // The permit is the stream's: it goes when the stream is dropped, however it ends.
+    Ok(stream.map(move |chunk| {
+        let _held = &permit;
+        chunk
+    }))
 }

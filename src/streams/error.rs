@@ -2,9 +2,10 @@
 //!
 //! Every refusal of the stream API (`/api/events`, `/api/publish`) and of stream server functions
 //! is an [`ApiError`]; [`ApiError::status`] is the only table from error to HTTP status, and the
-//! body is always `{"error": "<a sentence saying what was wrong>"}`.
+//! body is always `{"error": "<a sentence saying what was wrong>"}`. A limit reached (429) and
+//! a server shutting down (503) also say when to come back, in `Retry-After`.
 
-use super::{hub::HubError, names::NameError};
+use super::{hub::HubError, limits::LimitExceeded, names::NameError};
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -37,7 +38,13 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String, allowed: &'static str },
     #[error("{0}")]
     Unavailable(#[from] HubError),
+    #[error("{0}")]
+    TooManyRequests(#[from] LimitExceeded),
 }
+
+/// Seconds a client is told to wait when the server is shutting down: about what a restart or a
+/// replica taking over needs.
+pub const SHUTDOWN_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
@@ -46,6 +53,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(HubError::ShuttingDown) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadName(_)
             | Self::UnknownParameter(..)
             | Self::MissingParameter(_)
@@ -57,12 +65,27 @@ impl ApiError {
             | Self::Unavailable(HubError::NoTopics) => StatusCode::BAD_REQUEST,
         }
     }
+
+    /// The `Retry-After` of the answer, in seconds: for a limit reached and while shutting down.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(limit) => Some(limit.retry_after_secs),
+            Self::Unavailable(HubError::ShuttingDown) => Some(SHUTDOWN_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.to_string() });
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let Self::TooManyRequests(limit) = &self {
+            body["limit"] = limit.limit.into();
+        }
         let mut response = (self.status(), Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if let Self::MethodNotAllowed { allowed, .. } = self {
             response.headers_mut().insert(axum::http::header::ALLOW, axum::http::HeaderValue::from_static(allowed));
         }

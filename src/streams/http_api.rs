@@ -11,6 +11,7 @@ use super::{
     context::{last_event_id, query_pairs, subscribe, StreamContext},
     error::ApiError,
     hub::Delivery,
+    limits::{Client, RateKey},
     names::{EventType, TopicName},
     response::sse_response,
     EVENTS_PATH, PUBLISH_PATH,
@@ -55,6 +56,7 @@ where
 
 async fn events(
     State(context): State<StreamContext>,
+    client: Client,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -72,12 +74,13 @@ async fn events(
         return Err(ApiError::MissingParameter("topic"));
     }
     let last_id = last_event_id(&headers, query_last_id);
-    let stream = subscribe(&context, &headers, topics, last_id, Origin::Public, Delivery::Every)?;
-    Ok(sse_response(futures::StreamExt::map(stream, Ok)))
+    let stream = subscribe(&context, &headers, client, topics, last_id, Origin::Public, Delivery::Every)?;
+    Ok(sse_response(stream))
 }
 
 async fn publish(
     State(context): State<StreamContext>,
+    client: Client,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -98,6 +101,8 @@ async fn publish(
     context.hub.check_ready()?;
     let event_type = event_type.unwrap_or_else(EventType::message);
     access::authorize(request.headers(), Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
+    // After the guard, before the body is read: the key is who is publishing.
+    context.limits.publish(&RateKey::of_request(request.headers(), client.ip))?;
 
     let limit = context.settings.publish_body_limit;
     let body = read_body(request, limit).await?;

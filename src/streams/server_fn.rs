@@ -38,6 +38,7 @@ fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result
     let query_last_id =
         query_pairs(parts.uri.query()).into_iter().find(|(key, _)| key == "last_event_id").map(|(_, value)| value);
     let last_id = last_event_id(&parts.headers, query_last_id);
-    let stream = subscribe(&context, &parts.headers, topics, last_id, origin, delivery)?;
-    Ok(EventStream::from_sse_bytes(stream))
+    let client = context.limits.client(&parts.headers, &parts.extensions, parts.version);
+    let stream = subscribe(&context, &parts.headers, client, topics, last_id, origin, delivery)?;
+    Ok(EventStream::from_sse_chunks(stream))
 }

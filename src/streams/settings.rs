@@ -26,6 +26,10 @@ pub struct StreamSettings {
     /// Most topics one event stream may subscribe to.
     #[serde(rename = "max-topics-per-stream")]
     pub max_topics_per_stream: usize,
+    /// An every-event stream owing its client more than this many bytes (unsent, plus published
+    /// since its socket last took everything) is closed: see `hub::subscriber`.
+    #[serde(rename = "stream-max-lag-bytes")]
+    pub max_lag_bytes: u64,
 }
 
 impl StreamSettings {
@@ -45,6 +49,9 @@ impl StreamSettings {
         }
         if self.max_topics_per_stream == 0 {
             problems.push("key `pulseboard.max-topics-per-stream`: must be at least 1".to_string());
+        }
+        if self.max_lag_bytes < 1024 {
+            problems.push("key `pulseboard.stream-max-lag-bytes`: must be at least 1024".to_string());
         }
         problems
     }

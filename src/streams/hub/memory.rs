@@ -41,6 +41,8 @@ pub(super) struct Topic {
     /// Bumped on every publish; subscribers wait on it.
     pub(super) wake: watch::Sender<u64>,
     pub(super) subscribers: AtomicUsize,
+    /// Frame bytes ever published to this topic: how a stalled stream measures what it owes.
+    pub(super) bytes: AtomicU64,
 }
 
 /// A stream just registered by [`MemoryHub::join`].
@@ -110,6 +112,7 @@ impl MemoryHub {
                     }),
                     wake: watch::Sender::new(0),
                     subscribers: AtomicUsize::new(0),
+                    bytes: AtomicU64::new(0),
                 })
             })
             .clone()
@@ -136,6 +139,7 @@ impl MemoryHub {
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
             let id = self.id(seq);
             let frame = wire::encode_event(&id.to_string(), event_type.as_str(), data);
+            topic.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
             let mut log = topic.log.write();
             log.entries.push_back(Entry { seq, at: now, event_type: event_type.clone(), frame });
             self.trim(&mut log, now);

@@ -37,6 +37,7 @@ mod tests;
 
 pub use ids::{EventId, ResetReason};
 pub use stats::{HubStats, TopicStats};
+pub use subscriber::{Lagged, Metering, MAX_CHUNK_BYTES};
 
 use super::{
     names::{EventType, TopicName},
@@ -125,8 +126,23 @@ impl Hub {
     /// A stream of SSE bytes: `retry:`, then history after `last_event_id` (or a `reset`), then
     /// live events and heartbeats until the client leaves or the server stops.
     pub fn subscribe(&self, request: SubscribeRequest) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+        // Without a socket meter a stream is never closed for lagging: every item is a chunk.
+        let stream = match &*self.backend {
+            Backend::InProcess(hub) => subscriber::open(hub, request, None)?,
+        };
+        Ok(futures::StreamExt::filter_map(stream, |chunk| std::future::ready(chunk.ok())))
+    }
+
+    /// [`Hub::subscribe`] for a stream written to a connection whose writes `metering` follows:
+    /// it hands out a chunk only once the socket took the previous one, and ends with
+    /// [`Lagged`] when an every-event stream owes its client more than the bound.
+    pub fn subscribe_metered(
+        &self,
+        request: SubscribeRequest,
+        metering: Metering,
+    ) -> Result<impl Stream<Item = Result<Bytes, Lagged>> + Send + 'static, HubError> {
         match &*self.backend {
-            Backend::InProcess(hub) => subscriber::open(hub, request),
+            Backend::InProcess(hub) => subscriber::open(hub, request, Some(metering)),
         }
     }
 
