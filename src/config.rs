@@ -12,7 +12,9 @@
 //! file or variable and the key: the server refuses to start rather than guess.
 
 use crate::{
-    jobs::settings::JobsSettings, market::settings::MarketSettings, monitor::settings::MonitorSettings,
+    jobs::settings::JobsSettings,
+    market::settings::MarketSettings,
+    monitor::settings::MonitorSettings,
     streams::{limits::LimitSettings, StreamSettings},
 };
 use figment::{

@@ -257,7 +257,10 @@ mod tests {
         assert_eq!(back.for_field("limit"), None);
         // A limit says when to come back.
         let body = serde_json::to_value(RequestError::too_many("too many jobs", 7)).unwrap();
-        assert_eq!(body, serde_json::json!({ "error": "too many jobs", "kind": "too_many_requests", "retry_after": 7 }));
+        assert_eq!(
+            body,
+            serde_json::json!({ "error": "too many jobs", "kind": "too_many_requests", "retry_after": 7 })
+        );
         assert_eq!(RequestError::too_many("x", 1).status(), 429);
     }
 
@@ -280,9 +283,17 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_its_status() {
         use ErrorKind::*;
-        for kind in
-            [BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, TooManyRequests, Unavailable, Internal]
-        {
+        for kind in [
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            TooManyRequests,
+            Unavailable,
+            Internal,
+        ] {
             assert_eq!(ErrorKind::from_status(kind.status()), kind);
         }
         assert_eq!(ErrorKind::from_status(http::StatusCode::UNPROCESSABLE_ENTITY), BadRequest);

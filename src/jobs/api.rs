@@ -87,7 +87,9 @@ mod server {
         fn from(err: JobsError) -> Self {
             let kind = match &err {
                 JobsError::Invalid(field) => return RequestError::field(&field.field, field.message.clone()),
-                JobsError::TooMany(limit) => return RequestError::too_many(limit.message.clone(), limit.retry_after_secs),
+                JobsError::TooMany(limit) => {
+                    return RequestError::too_many(limit.message.clone(), limit.retry_after_secs)
+                }
                 JobsError::NotFound => ErrorKind::NotFound,
                 JobsError::NotRetryable(_) | JobsError::Finished(_) => ErrorKind::Conflict,
                 JobsError::BadToken => ErrorKind::Forbidden,

@@ -187,9 +187,10 @@ impl JobRunner {
                 "jobs-max-per-session",
                 format!("this session already has {n} jobs queued or running (setting `jobs-max-per-session`)"),
             ),
-            Err(Refusal::Total(n)) => {
-                ("jobs-max-total", format!("the server already has {n} jobs queued or running (setting `jobs-max-total`)"))
-            }
+            Err(Refusal::Total(n)) => (
+                "jobs-max-total",
+                format!("the server already has {n} jobs queued or running (setting `jobs-max-total`)"),
+            ),
         };
         let message = format!("{message}; wait for one to finish or try again in {JOBS_RETRY_AFTER_SECS} s");
         Err(JobsError::TooMany(LimitExceeded { limit, message, retry_after_secs: JOBS_RETRY_AFTER_SECS }))

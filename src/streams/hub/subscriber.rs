@@ -67,6 +67,7 @@ pub(super) fn open(
         heartbeat,
         metering,
         handed_through: 0,
+        published_at_handoff: 0,
         ended: false,
     };
     Ok(futures::stream::unfold(state, |mut state| async move {
@@ -80,6 +81,7 @@ pub(super) fn open(
         let chunk = state.next_chunk().await?;
         if let Some(metering) = &state.metering {
             state.handed_through = metering.socket.written() + chunk.len() as u64;
+            state.published_at_handoff = state.published_bytes();
         }
         Some((Ok(chunk), state))
     }))
@@ -99,6 +101,8 @@ struct Subscriber {
     metering: Option<Metering>,
     /// What the socket meter reads once the last chunk handed out has been written.
     handed_through: u64,
+    /// [`Subscriber::published_bytes`] when the last chunk was handed out.
+    published_at_handoff: u64,
     ended: bool,
 }
 
@@ -139,7 +143,7 @@ impl Subscriber {
         if socket.written() >= target {
             return Ok(());
         }
-        let published_before = self.published_bytes();
+        let published_before = self.published_at_handoff;
         loop {
             let unsent = target.saturating_sub(socket.written());
             if unsent == 0 {

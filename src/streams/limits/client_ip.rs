@@ -65,11 +65,10 @@ impl TrustedProxies {
 /// One `X-Forwarded-For` entry: an address, optionally with a port (`1.2.3.4:5`, `[::1]:5`).
 fn parse_hop(entry: &str) -> Option<IpAddr> {
     let entry = entry.trim();
-    let ip = entry
-        .parse::<IpAddr>()
-        .ok()
-        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
-        .or_else(|| entry.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).and_then(|v6| v6.parse().ok()))?;
+    let ip =
+        entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip())).or_else(
+            || entry.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).and_then(|v6| v6.parse().ok()),
+        )?;
     Some(ip.to_canonical())
 }
 
@@ -107,7 +106,10 @@ mod tests {
         // What a client wrote itself (the leftmost entries) does not count.
         assert_eq!(trusted.client_ip(peer, &xff(&["6.6.6.6, 198.51.100.1"])), ip("198.51.100.1"));
         // Hops through further trusted proxies are skipped, across header lines too.
-        assert_eq!(trusted.client_ip(peer, &xff(&["6.6.6.6, 198.51.100.1", "192.0.2.7, 10.9.9.9"])), ip("198.51.100.1"));
+        assert_eq!(
+            trusted.client_ip(peer, &xff(&["6.6.6.6, 198.51.100.1", "192.0.2.7, 10.9.9.9"])),
+            ip("198.51.100.1")
+        );
         // Ports and brackets are allowed; IPv4-mapped IPv6 counts as IPv4.
         assert_eq!(trusted.client_ip(peer, &xff(&["198.51.100.2:4711"])), ip("198.51.100.2"));
         assert_eq!(trusted.client_ip(peer, &xff(&["[2001:db8::1]:443"])), ip("2001:db8::1"));

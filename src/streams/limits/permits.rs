@@ -121,8 +121,14 @@ mod tests {
     fn concurrent_acquires_never_exceed_the_total() {
         let permits = KeyedPermits::new(usize::MAX, 10);
         let held: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                (0..8).map(|t| scope.spawn({ let p = permits.clone(); move || (0..100).filter_map(|i| p.try_acquire(t * 1000 + i).ok()).collect::<Vec<_>>() })).collect();
+            let handles: Vec<_> = (0..8)
+                .map(|t| {
+                    scope.spawn({
+                        let p = permits.clone();
+                        move || (0..100).filter_map(|i| p.try_acquire(t * 1000 + i).ok()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
             handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
         });
         assert_eq!(held.len(), 10);
