@@ -92,3 +92,20 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_shutdown_say_when_to_come_back() {
+        let limit = LimitExceeded { limit: "max-streams", message: "full".into(), retry_after_secs: 5 };
+        let response = ApiError::from(limit).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+        let response = ApiError::Unavailable(HubError::ShuttingDown).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+        assert!(ApiError::TooManyTopics(3).into_response().headers().get(axum::http::header::RETRY_AFTER).is_none());
+    }
+}
