@@ -63,7 +63,7 @@ enum Command {
     Market(MarketArgs),
     /// Benchmark slow consumers (issue 12): server memory per every-event subscriber that stops
     /// reading, on the direct path and on hyper, for each given server binary.
-    Slow(SlowArgs),
+    Slow(slow::SlowArgs),
     /// Serve the reference server (the `run` command starts this itself).
     Reference {
         /// Listen address; must be on 127.0.0.1 (port 0: any free port).
@@ -175,41 +175,6 @@ struct MarketArgs {
     work_dir: PathBuf,
 }
 
-#[derive(clap::Args, Debug)]
-struct SlowArgs {
-    /// Server binaries to compare, as LABEL=PATH (e.g. before=/tmp/pulseboard-old,after=target/release/pulseboard).
-    #[arg(long = "server", value_delimiter = ',', required = true)]
-    servers: Vec<String>,
-    /// Extra settings for one labelled server, as LABEL:PULSEBOARD_KEY=VALUE (a server refuses
-    /// keys it does not know, so each binary gets only its own).
-    #[arg(long = "server-env")]
-    server_env: Vec<String>,
-    /// Paths to measure, one fresh server each.
-    #[arg(long, value_delimiter = ',', default_value = "direct,hyper")]
-    paths: Vec<slow::StreamPath>,
-    /// Stalled subscribers per run: they read the response head, then nothing.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    stalled: u32,
-    /// Events per second published to their topic while they stall.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=20_000))]
-    rate: u32,
-    /// Bytes of padding per event (an event is ~70 bytes without).
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=16_384))]
-    payload_pad: u32,
-    /// Seconds of publishing while server memory is sampled every second.
-    #[arg(long, default_value_t = 20.0)]
-    stall_secs: f64,
-    /// Receive buffer (SO_RCVBUF, bytes) of a stalled subscriber's socket.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
-    recv_buffer: u32,
-    /// Subscriptions being opened at once.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    connect_concurrency: u32,
-    /// Working directory for the servers (their data dirs go inside).
-    #[arg(long, default_value_os_t = std::env::temp_dir().join("pulseboard-bench"))]
-    work_dir: PathBuf,
-}
-
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum ServerArg {
     Reference,
@@ -237,7 +202,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => runtime.block_on(run(args, soft_limit)),
         Command::Market(args) => runtime.block_on(market(args, soft_limit)),
-        Command::Slow(args) => runtime.block_on(slow(args, soft_limit)),
+        Command::Slow(args) => runtime.block_on(slow::command(args, soft_limit)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -326,49 +291,6 @@ fn unlimited_env() -> Vec<(String, String)> {
     .into_iter()
     .map(|(key, value)| (key.to_string(), value.to_string()))
     .collect()
-}
-
-async fn slow(args: SlowArgs, soft_limit: u64) -> Result<(), BenchError> {
-    let plan = slow::SlowPlan {
-        stalled: args.stalled as usize,
-        rate: args.rate,
-        pad: args.payload_pad as usize,
-        stall: secs("stall-secs", args.stall_secs, 600.0)?,
-        recv_buffer: args.recv_buffer,
-        connect_concurrency: args.connect_concurrency as usize,
-    };
-    fdlimit::check(plan.stalled, soft_limit)?;
-    let bench_exe = std::env::current_exe().map_err(|e| BenchError::Io("finding this executable", e))?;
-    let mut results = Vec::new();
-    for server in &args.servers {
-        let (label, path) = server
-            .split_once('=')
-            .ok_or_else(|| BenchError::BadArgument(format!("--server {server:?}: expected LABEL=PATH")))?;
-        let mut env = vec![("PULSEBOARD_MARKET_TICKS_PER_SECOND".to_string(), "0".to_string())];
-        for entry in &args.server_env {
-            let (owner, setting) = entry
-                .split_once(':')
-                .ok_or_else(|| BenchError::BadArgument(format!("--server-env {entry:?}: expected LABEL:KEY=VALUE")))?;
-            let (key, value) = setting
-                .split_once('=')
-                .ok_or_else(|| BenchError::BadArgument(format!("--server-env {entry:?}: expected LABEL:KEY=VALUE")))?;
-            if owner == label {
-                env.push((key.to_string(), value.to_string()));
-            }
-        }
-        let launch = Launch {
-            bench_exe: bench_exe.clone(),
-            pulseboard_exe: pulseboard_exe(&bench_exe, Some(PathBuf::from(path)), true)?,
-            buffer_events: 0,
-            pulseboard_env: env,
-            work_dir: args.work_dir.join(label),
-        };
-        for &path in &args.paths {
-            results.push(slow::run(label, &launch, &plan, path).await?);
-        }
-    }
-    println!("{}", slow::markdown(&plan, &results));
-    Ok(())
 }
 
 async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {

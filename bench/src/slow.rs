@@ -17,6 +17,7 @@ use crate::{
 use futures::StreamExt;
 use std::{
     fmt::Write as _,
+    path::PathBuf,
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
@@ -67,6 +68,85 @@ pub struct SlowResult {
     pub streams_at_end: f64,
     pub published: u64,
     pub publish_failed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SlowArgs {
+    /// Server binaries to compare, as LABEL=PATH (e.g. before=/tmp/pulseboard-old,after=target/release/pulseboard).
+    #[arg(long = "server", value_delimiter = ',', required = true)]
+    servers: Vec<String>,
+    /// Extra settings for one labelled server, as LABEL:PULSEBOARD_KEY=VALUE (a server refuses
+    /// keys it does not know, so each binary gets only its own).
+    #[arg(long = "server-env")]
+    server_env: Vec<String>,
+    /// Paths to measure, one fresh server each.
+    #[arg(long, value_delimiter = ',', default_value = "direct,hyper")]
+    paths: Vec<StreamPath>,
+    /// Stalled subscribers per run: they read the response head, then nothing.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    stalled: u32,
+    /// Events per second published to their topic while they stall.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    rate: u32,
+    /// Bytes of padding per event (an event is ~70 bytes without).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=16_384))]
+    payload_pad: u32,
+    /// Seconds of publishing while server memory is sampled every second.
+    #[arg(long, default_value_t = 20.0)]
+    stall_secs: f64,
+    /// Receive buffer (SO_RCVBUF, bytes) of a stalled subscriber's socket.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
+    recv_buffer: u32,
+    /// Subscriptions being opened at once.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    connect_concurrency: u32,
+    /// Working directory for the servers (their data dirs go inside).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pulseboard-bench"))]
+    work_dir: PathBuf,
+}
+
+/// `pulseboard-bench slow`: every labelled binary on every path, then the Markdown tables.
+pub async fn command(args: SlowArgs, soft_limit: u64) -> Result<(), BenchError> {
+    let plan = SlowPlan {
+        stalled: args.stalled as usize,
+        rate: args.rate,
+        pad: args.payload_pad as usize,
+        stall: crate::secs("stall-secs", args.stall_secs, 600.0)?,
+        recv_buffer: args.recv_buffer,
+        connect_concurrency: args.connect_concurrency as usize,
+    };
+    crate::fdlimit::check(plan.stalled, soft_limit)?;
+    let bench_exe = std::env::current_exe().map_err(|e| BenchError::Io("finding this executable", e))?;
+    let mut results = Vec::new();
+    for server in &args.servers {
+        let (label, path) = server
+            .split_once('=')
+            .ok_or_else(|| BenchError::BadArgument(format!("--server {server:?}: expected LABEL=PATH")))?;
+        let mut env = vec![("PULSEBOARD_MARKET_TICKS_PER_SECOND".to_string(), "0".to_string())];
+        for entry in &args.server_env {
+            let (owner, setting) = entry
+                .split_once(':')
+                .ok_or_else(|| BenchError::BadArgument(format!("--server-env {entry:?}: expected LABEL:KEY=VALUE")))?;
+            let (key, value) = setting
+                .split_once('=')
+                .ok_or_else(|| BenchError::BadArgument(format!("--server-env {entry:?}: expected LABEL:KEY=VALUE")))?;
+            if owner == label {
+                env.push((key.to_string(), value.to_string()));
+            }
+        }
+        let launch = Launch {
+            bench_exe: bench_exe.clone(),
+            pulseboard_exe: crate::pulseboard_exe(&bench_exe, Some(PathBuf::from(path)), true)?,
+            buffer_events: 0,
+            pulseboard_env: env,
+            work_dir: args.work_dir.join(label),
+        };
+        for &path in &args.paths {
+            results.push(run(label, &launch, &plan, path).await?);
+        }
+    }
+    println!("{}", markdown(&plan, &results));
+    Ok(())
 }
 
 const TOPIC: &str = "slow";
