@@ -16,7 +16,7 @@ use crate::{
     market::settings::MarketSettings,
     monitor::settings::MonitorSettings,
     server::cors::CorsSettings,
-    streams::{auth::AuthSettings, StreamSettings},
+    streams::{auth::AuthSettings, limits::LimitSettings, StreamSettings},
 };
 use figment::{
     providers::{Env, Format, Toml},
@@ -59,6 +59,7 @@ pub struct PulseboardSettings {
     pub server: ServerSettings,
     pub streams: StreamSettings,
     pub auth: AuthSettings,
+    pub limits: LimitSettings,
     pub jobs: JobsSettings,
     pub market: MarketSettings,
     pub monitor: MonitorSettings,
@@ -75,6 +76,7 @@ impl PulseboardSettings {
             server: part(figment)?,
             streams: part(figment)?,
             auth: part(figment)?,
+            limits: part(figment)?,
             jobs: part(figment)?,
             market: part(figment)?,
             monitor: part(figment)?,
@@ -98,6 +100,7 @@ impl PulseboardSettings {
             keys(&self.market),
             keys(&self.monitor),
             keys(&self.cors),
+            keys(&self.limits),
         ]
         .concat()
     }
@@ -111,6 +114,7 @@ impl PulseboardSettings {
             self.market.validate(),
             self.monitor.validate(),
             self.cors.validate(),
+            self.limits.validate(),
         ]
         .concat();
         if problems.is_empty() {

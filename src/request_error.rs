@@ -2,7 +2,9 @@
 //! streams) and the jobs and monitor HTTP endpoints answer failures with it.
 //!
 //! On the wire it is JSON, `{"error": "<a sentence a person can act on>", "kind": "bad_request"}`,
-//! plus `"field": {"name": ..., "message": ...}` when one form field is at fault. The kind decides
+//! plus `"field": {"name": ..., "message": ...}` when one form field is at fault, and
+//! `"retry_after": <seconds>` when a limit was reached (429), also sent as `Retry-After` (as it
+//! is while the server shuts down, 503). The kind decides
 //! the HTTP status, in [`ErrorKind::status`] and nowhere else: 4xx for what the caller can fix
 //! (400 for arguments that do not decode or do not check out), 500 only for bugs, which are also
 //! logged. The type is shared with the browser, which decodes it from the body (or, after a form
@@ -35,6 +37,8 @@ pub enum ErrorKind {
     Conflict,
     /// The body is larger than allowed.
     PayloadTooLarge,
+    /// A limit was reached (too many jobs, streams, publishes): try again later.
+    TooManyRequests,
     /// The server cannot serve this now (shutting down).
     Unavailable,
     /// A bug in the server.
@@ -52,6 +56,7 @@ impl ErrorKind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -67,6 +72,7 @@ impl ErrorKind {
             Self::NotFound,
             Self::Conflict,
             Self::PayloadTooLarge,
+            Self::TooManyRequests,
             Self::Unavailable,
         ]
         .into_iter()
@@ -91,14 +97,33 @@ pub struct RequestError {
     pub kind: ErrorKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<FieldProblem>,
+    /// Seconds to wait before trying again (a limit reached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
+
+/// Seconds a client is told to wait while the server shuts down (as the stream layer says).
+#[cfg(feature = "ssr")]
+const SHUTDOWN_RETRY_AFTER_SECS: u64 = crate::streams::error::SHUTDOWN_RETRY_AFTER_SECS;
 
 impl RequestError {
     pub fn new(kind: ErrorKind, error: impl Into<String>) -> Self {
         let error = error.into();
         #[cfg(feature = "ssr")]
-        server::answer_with(kind, &error);
-        Self { error, kind, field: None }
+        let retry_after = (kind == ErrorKind::Unavailable).then_some(SHUTDOWN_RETRY_AFTER_SECS);
+        #[cfg(not(feature = "ssr"))]
+        let retry_after = None;
+        #[cfg(feature = "ssr")]
+        server::answer_with(kind, &error, retry_after);
+        Self { error, kind, field: None, retry_after }
+    }
+
+    /// A limit was reached (429): try again in `retry_after_secs` (`Retry-After`).
+    pub fn too_many(error: impl Into<String>, retry_after_secs: u64) -> Self {
+        let error = error.into();
+        #[cfg(feature = "ssr")]
+        server::answer_with(ErrorKind::TooManyRequests, &error, Some(retry_after_secs));
+        Self { error, kind: ErrorKind::TooManyRequests, field: None, retry_after: Some(retry_after_secs) }
     }
 
     pub fn bad_request(error: impl Into<String>) -> Self {
@@ -161,13 +186,14 @@ mod server {
     use axum::response::{IntoResponse, Response};
     use leptos::prelude::use_context;
 
-    /// Inside a request (server function or page render), sets its status to `kind`'s; logs bugs.
+    /// Inside a request (server function or page render), sets its status to `kind`'s (and
+    /// `Retry-After`, when given); logs bugs.
     ///
     /// A plain HTML form post (a POST accepting `text/html`, i.e. no JavaScript) keeps server_fn's
     /// answer, a redirect back to the form with the error in the URL, where the page shows it:
     /// a 4xx status would replace that redirect. Outside any request (an axum handler answering
     /// with [`IntoResponse`]) there is nothing to set.
-    pub(super) fn answer_with(kind: ErrorKind, error: &str) {
+    pub(super) fn answer_with(kind: ErrorKind, error: &str, retry_after: Option<u64>) {
         if kind == ErrorKind::Internal {
             tracing::error!(error, "request failed");
         }
@@ -182,20 +208,31 @@ mod server {
         });
         if !plain_form_post {
             response.set_status(kind.status());
+            if let Some(secs) = retry_after {
+                response.insert_header(http::header::RETRY_AFTER, secs.into());
+            }
         }
     }
 
-    /// For axum handlers: the status and the JSON body.
+    /// For axum handlers: the status, `Retry-After` when there is one, and the JSON body.
     impl IntoResponse for RequestError {
         fn into_response(self) -> Response {
-            (self.status(), axum::Json(self)).into_response()
+            let retry_after = self.retry_after;
+            let mut response = (self.status(), axum::Json(self)).into_response();
+            if let Some(secs) = retry_after {
+                response.headers_mut().insert(http::header::RETRY_AFTER, secs.into());
+            }
+            response
         }
     }
 
-    /// A refusal from the streams layer, with its status.
+    /// A refusal from the streams layer, with its status (and its `Retry-After`).
     impl From<crate::streams::ApiError> for RequestError {
         fn from(err: crate::streams::ApiError) -> Self {
-            Self::new(ErrorKind::from_status(err.status()), err.to_string())
+            match (err.status(), err.retry_after_secs()) {
+                (http::StatusCode::TOO_MANY_REQUESTS, Some(secs)) => Self::too_many(err.to_string(), secs),
+                (status, _) => Self::new(ErrorKind::from_status(status), err.to_string()),
+            }
         }
     }
 }
@@ -218,6 +255,13 @@ mod tests {
         assert_eq!(back, error);
         assert_eq!(back.for_field("dir").as_deref(), Some("must not contain '..'"));
         assert_eq!(back.for_field("limit"), None);
+        // A limit says when to come back.
+        let body = serde_json::to_value(RequestError::too_many("too many jobs", 7)).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "error": "too many jobs", "kind": "too_many_requests", "retry_after": 7 })
+        );
+        assert_eq!(RequestError::too_many("x", 1).status(), 429);
     }
 
     #[test]
@@ -239,7 +283,17 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_its_status() {
         use ErrorKind::*;
-        for kind in [BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Unavailable, Internal] {
+        for kind in [
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            TooManyRequests,
+            Unavailable,
+            Internal,
+        ] {
             assert_eq!(ErrorKind::from_status(kind.status()), kind);
         }
         assert_eq!(ErrorKind::from_status(http::StatusCode::UNPROCESSABLE_ENTITY), BadRequest);

@@ -2,7 +2,9 @@
 //! pulseboard as child processes on 127.0.0.1, loads each with N SSE subscribers and an
 //! open-loop publisher, and prints the figures side by side; `reference` is the reference
 //! server itself (started by `run`). `market` is the benchmark of issue 5: pulseboard's
-//! simulated market with live and stalled quote subscribers.
+//! simulated market with live and stalled quote subscribers. `slow` is issue 12's: server memory
+//! per every-event subscriber that stops reading, on the direct path and on hyper, for one or
+//! more server binaries in the same run.
 //!
 //! The tool is a crate of its own and does not depend on the app crate: it is a client of
 //! pulseboard's public HTTP contract, like any outside client, so it reads the JSON with its own
@@ -29,6 +31,7 @@ mod reference;
 mod report;
 mod scenario;
 mod server_proc;
+mod slow;
 mod sse;
 mod subscriber;
 mod tracker;
@@ -58,6 +61,9 @@ enum Command {
     /// Benchmark the simulated market (issue 5): ticks/s with live quote subscribers, and server
     /// memory per stalled subscriber.
     Market(MarketArgs),
+    /// Benchmark slow consumers (issue 12): server memory per every-event subscriber that stops
+    /// reading, on the direct path and on hyper, for each given server binary.
+    Slow(slow::SlowArgs),
     /// Serve the reference server (the `run` command starts this itself).
     Reference {
         /// Listen address; must be on 127.0.0.1 (port 0: any free port).
@@ -196,6 +202,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => runtime.block_on(run(args, soft_limit)),
         Command::Market(args) => runtime.block_on(market(args, soft_limit)),
+        Command::Slow(args) => runtime.block_on(slow::command(args, soft_limit)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -258,7 +265,8 @@ async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
         pulseboard_exe: pulseboard_exe(&bench_exe, args.pulseboard, true)?,
         bench_exe,
         buffer_events: 0,
-        pulseboard_env: Vec::new(),
+        // Every subscriber comes from 127.0.0.1: lift the per-client limits.
+        pulseboard_env: unlimited_env(),
         work_dir: args.work_dir,
     };
     let (live, stall) = market::run(&launch, &plan).await?;
@@ -269,6 +277,20 @@ async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
         println!("{}", market_report::stall_markdown(&stall));
     }
     Ok(())
+}
+
+/// The server's stream and publish limits, lifted: the tool's thousands of subscribers and its
+/// publisher all come from 127.0.0.1.
+fn unlimited_env() -> Vec<(String, String)> {
+    [
+        ("PULSEBOARD_MAX_STREAMS_PER_IP", "100000"),
+        ("PULSEBOARD_MAX_STREAMS", "100000"),
+        ("PULSEBOARD_PUBLISH_PER_SECOND", "1000000"),
+        ("PULSEBOARD_PUBLISH_BURST", "1000000"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value.to_string()))
+    .collect()
 }
 
 async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {
@@ -286,11 +308,15 @@ async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {
         buffer_events: args.buffer_events as usize,
         // Both servers keep the same events for slow subscribers, and pulseboard's simulated
         // market (on by default) stays off: the reference has no such extra work.
-        pulseboard_env: vec![
-            ("PULSEBOARD_HISTORY_EVENTS".into(), args.buffer_events.to_string()),
-            ("PULSEBOARD_HISTORY_SECS".into(), "3600".into()),
-            ("PULSEBOARD_MARKET_TICKS_PER_SECOND".into(), "0".into()),
-        ],
+        pulseboard_env: [
+            vec![
+                ("PULSEBOARD_HISTORY_EVENTS".into(), args.buffer_events.to_string()),
+                ("PULSEBOARD_HISTORY_SECS".into(), "3600".into()),
+                ("PULSEBOARD_MARKET_TICKS_PER_SECOND".into(), "0".into()),
+            ],
+            unlimited_env(),
+        ]
+        .concat(),
         work_dir: args.work_dir,
     };
     let mut results = Vec::new();

@@ -135,7 +135,7 @@ pub async fn run(launch: &Launch, plan: &MarketPlan) -> Result<(Vec<LiveResult>,
 
 async fn start(launch: &Launch, plan: &MarketPlan, rate: u32) -> Result<ServerProcess, BenchError> {
     let mut launch = launch.clone();
-    launch.pulseboard_env = plan.server_env(rate);
+    launch.pulseboard_env.extend(plan.server_env(rate));
     let server = server_proc::start(ServerKind::Pulseboard, &launch).await?;
     eprintln!("started pulseboard (pid {}) on {} at {rate} ticks/s", server.pid, server.addr);
     Ok(server)

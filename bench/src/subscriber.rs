@@ -80,6 +80,18 @@ pub fn events_path(topic: &str) -> String {
 /// `recv_buffer`: a receive buffer size (SO_RCVBUF, bytes) set before connecting, for clients
 /// meant to stall: the kernel then holds little of what the server sends.
 pub async fn connect(addr: SocketAddr, path: &str, recv_buffer: Option<u32>) -> Result<Connected, BenchError> {
+    connect_after(addr, None, path, recv_buffer).await
+}
+
+/// [`connect`], with `first` asked for first on the same connection (its whole answer read): a
+/// stream asked for after that on the kept-alive connection is served by hyper, not by the
+/// server's direct path for a connection's first request.
+pub async fn connect_after(
+    addr: SocketAddr,
+    first: Option<&str>,
+    path: &str,
+    recv_buffer: Option<u32>,
+) -> Result<Connected, BenchError> {
     tokio::time::timeout(CONNECT_TIMEOUT, async {
         let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
             .map_err(|e| BenchError::Io("connect", e))?;
@@ -88,9 +100,14 @@ pub async fn connect(addr: SocketAddr, path: &str, recv_buffer: Option<u32>) -> 
         }
         let mut stream = socket.connect(addr).await.map_err(|e| BenchError::Io("connect", e))?;
         stream.set_nodelay(true).map_err(|e| BenchError::Io("connect", e))?;
+        let mut buf = Vec::with_capacity(1024);
+        if let Some(first) = first {
+            let request = format!("GET {first} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            crate::exchange::exchange(&mut stream, request.as_bytes(), &mut buf, "the request before the stream")
+                .await?;
+        }
         let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
         stream.write_all(request.as_bytes()).await.map_err(|e| BenchError::Io("subscribe", e))?;
-        let mut buf = Vec::with_capacity(1024);
         loop {
             if let Some((head, len)) = http1::parse_head(&buf)? {
                 if head.status != 200 {

@@ -103,6 +103,9 @@ mod server {
         fn from(err: JobsError) -> Self {
             let kind = match &err {
                 JobsError::Invalid(field) => return RequestError::field(&field.field, field.message.clone()),
+                JobsError::TooMany(limit) => {
+                    return RequestError::too_many(limit.message.clone(), limit.retry_after_secs)
+                }
                 JobsError::NotFound => ErrorKind::NotFound,
                 JobsError::NotRetryable(_) | JobsError::Finished(_) => ErrorKind::Conflict,
                 JobsError::BadToken | JobsError::NotOwner(_) => ErrorKind::Forbidden,
@@ -129,6 +132,13 @@ mod server {
             assert_eq!(status(JobsError::BadToken), 403);
             assert_eq!(status(JobsError::NotOwner("only the session that started it")), 403);
             assert_eq!(status(JobsError::ShuttingDown), 503);
+            let limit = crate::streams::limits::LimitExceeded {
+                limit: "jobs-max-total",
+                message: "too many".into(),
+                retry_after_secs: 10,
+            };
+            let refused = RequestError::from(JobsError::TooMany(limit));
+            assert_eq!((refused.status().as_u16(), refused.retry_after), (429, Some(10)));
             assert_eq!(status(JobsError::Hub(HubError::ShuttingDown)), 503);
             assert_eq!(status(JobsError::Hub(HubError::NoTopics)), 500);
             let field = RequestError::from(JobsError::Invalid(FieldError::new("limit", "must be a whole number")));

@@ -11,15 +11,32 @@ pub struct JobsSettings {
     /// File jobs may only read below this directory.
     #[serde(rename = "jobs-files-root")]
     pub files_root: PathBuf,
+    /// Built-in jobs queued or running at once for one browser session...
+    #[serde(rename = "jobs-max-per-session")]
+    pub max_per_session: usize,
+    /// ...and over all sessions.
+    #[serde(rename = "jobs-max-total")]
+    pub max_total: usize,
 }
 
 impl JobsSettings {
     /// One message per problem, naming the key.
     pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         if self.workers == 0 {
-            vec!["key `pulseboard.jobs-workers`: must be at least 1 (no job would ever run)".to_string()]
-        } else {
-            Vec::new()
+            problems.push("key `pulseboard.jobs-workers`: must be at least 1 (no job would ever run)".to_string());
         }
+        for (key, value) in [("jobs-max-per-session", self.max_per_session), ("jobs-max-total", self.max_total)] {
+            if value == 0 {
+                problems.push(format!("key `pulseboard.{key}`: must be at least 1 (no job could ever start)"));
+            }
+        }
+        if self.max_per_session > self.max_total {
+            problems.push(format!(
+                "key `pulseboard.jobs-max-per-session`: {} is more than `jobs-max-total` ({})",
+                self.max_per_session, self.max_total
+            ));
+        }
+        problems
     }
 }

@@ -6,6 +6,7 @@
 //! grace period once, from the moment shutdown began to the end of the last task.
 
 pub mod cors;
+mod connect;
 pub mod direct;
 mod router;
 mod shutdown;
@@ -29,6 +30,7 @@ use crate::{
         auth::{self, Auth, TopicPattern},
         hooks::{PublishHook, PublishHooks},
         hub::{Hub, HubConfig},
+        limits::StreamLimits,
         StreamContext,
     },
 };
@@ -110,7 +112,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         Store::open(&database).await.map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
     let env = JobEnv { files_root: config.jobs.files_root.clone() };
     let registry = JobRegistry::with_builtins();
-    let jobs = JobRunner::new(store, hub.clone(), registry, env, config.jobs.workers, shutdown.tasks())
+    let limits = (&config.jobs).into();
+    let jobs = JobRunner::new(store, hub.clone(), registry, env, config.jobs.workers, limits, shutdown.tasks())
         .await
         .map_err(io::Error::other)?;
     let monitor = MonitorStore::new(&config.monitor);
@@ -120,6 +123,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         settings: Arc::new(config.streams.clone()),
         publish_hooks: PublishHooks::new([(TICKS_TOPIC.name(), ticks_hook(market.clone()))]),
         auth,
+        limits: StreamLimits::new(&config.limits),
     };
     let state = AppState {
         leptos_options,
@@ -144,10 +148,10 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         let (shutdown, hub, jobs) = (shutdown.clone(), hub.clone(), jobs.clone());
         async move {
             let deadline = shutdown.deadline(grace);
-            // `into_make_service`: each connection gets a clone of the finished router (an `Arc`).
-            // Serving the `Router` itself rebuilds every route per connection (`with_state(())`),
-            // several KiB that an open event stream then holds for its whole life.
-            let served = axum::serve(listener, router.into_make_service())
+            // Each connection gets a clone of the finished router (an `Arc`), with its peer address
+            // and socket meter (`connect`). Serving the `Router` itself rebuilds every route per
+            // connection (`with_state(())`), several KiB that an open event stream then holds.
+            let served = axum::serve(listener, connect::MakeWithPeer(router))
                 .with_graceful_shutdown({
                     let shutdown = shutdown.clone();
                     async move {

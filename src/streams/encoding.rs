@@ -56,6 +56,12 @@ impl<T> EventStream<T> {
         Self { bytes: Box::pin(bytes.map(Ok)), _item: PhantomData }
     }
 
+    /// Wraps SSE chunks that may fail: a failure ends the response (and its connection).
+    #[cfg(feature = "ssr")]
+    pub fn from_sse_chunks(chunks: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static) -> Self {
+        Self { bytes: Box::pin(chunks.map(|chunk| chunk.map_err(|err| err.to_string()))), _item: PhantomData }
+    }
+
     /// The raw SSE bytes.
     pub fn into_bytes(self) -> impl Stream<Item = Result<Bytes, String>> + Send {
         self.bytes

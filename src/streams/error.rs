@@ -2,7 +2,8 @@
 //!
 //! Every refusal of the stream API (`/api/events`, `/api/publish`) and of stream server functions
 //! is an [`ApiError`]; [`ApiError::status`] is the only table from error to HTTP status, and the
-//! body is always `{"error": "<a sentence saying what was wrong>"}`.
+//! body is always `{"error": "<a sentence saying what was wrong>"}`. A limit reached (429) and
+//! a server shutting down or a backend down (503) also say when to come back, in `Retry-After`.
 //!
 //! Token refusals follow RFC 6750 §3: 401 with `WWW-Authenticate: Bearer realm="pulseboard"` when
 //! no token came (no error code, as §3.1 asks for requests without credentials), with
@@ -13,6 +14,7 @@
 use super::{
     auth::{TokenError, REALM},
     hub::HubError,
+    limits::LimitExceeded,
     names::NameError,
 };
 use axum::{
@@ -55,7 +57,13 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String, allowed: &'static str },
     #[error("{0}")]
     Unavailable(#[from] HubError),
+    #[error("{0}")]
+    TooManyRequests(#[from] LimitExceeded),
 }
+
+/// Seconds a client is told to wait when the server is shutting down: about what a restart or a
+/// replica taking over needs.
+pub const SHUTDOWN_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
@@ -65,6 +73,7 @@ impl ApiError {
             Self::MissingToken(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(HubError::ShuttingDown | HubError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadName(_)
             | Self::UnknownParameter(..)
             | Self::MissingParameter(_)
@@ -75,6 +84,15 @@ impl ApiError {
             | Self::Rejected(..)
             | Self::BadTokenRequest(_)
             | Self::Unavailable(HubError::NoTopics) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The `Retry-After` of the answer, in seconds: for a limit reached and while shutting down.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(limit) => Some(limit.retry_after_secs),
+            Self::Unavailable(HubError::ShuttingDown | HubError::Unavailable(_)) => Some(SHUTDOWN_RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 }
@@ -96,8 +114,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         use axum::http::{header, HeaderValue};
-        let body = serde_json::json!({ "error": self.to_string() });
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let Self::TooManyRequests(limit) = &self {
+            body["limit"] = limit.limit.into();
+        }
         let mut response = (self.status(), Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if let Self::MethodNotAllowed { allowed, .. } = self {
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
         }
@@ -105,5 +129,22 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_shutdown_say_when_to_come_back() {
+        let limit = LimitExceeded { limit: "max-streams", message: "full".into(), retry_after_secs: 5 };
+        let response = ApiError::from(limit).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+        let response = ApiError::Unavailable(HubError::ShuttingDown).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+        assert!(ApiError::TooManyTopics(3).into_response().headers().get(axum::http::header::RETRY_AFTER).is_none());
     }
 }

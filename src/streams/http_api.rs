@@ -13,6 +13,7 @@ use super::{
     context::{last_event_id, query_pairs, subscribe, StreamContext},
     error::ApiError,
     hub::Delivery,
+    limits::{Client, RateKey},
     names::{EventType, TopicName},
     response::sse_response,
     EVENTS_PATH, PUBLISH_PATH,
@@ -57,6 +58,7 @@ where
 
 async fn events(
     State(context): State<StreamContext>,
+    client: Client,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -77,12 +79,14 @@ async fn events(
         return Err(ApiError::MissingParameter("topic"));
     }
     let last_id = last_event_id(&headers, query_last_id);
-    let stream = subscribe(&context, &headers, token.as_deref(), topics, last_id, Origin::Public, Delivery::Every)?;
-    Ok(sse_response(futures::StreamExt::map(stream, Ok)))
+    let stream =
+        subscribe(&context, &headers, token.as_deref(), client, topics, last_id, Origin::Public, Delivery::Every)?;
+    Ok(sse_response(stream))
 }
 
 async fn publish(
     State(context): State<StreamContext>,
+    client: Client,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -108,6 +112,8 @@ async fn publish(
     let event_type = event_type.unwrap_or_else(EventType::message);
     let credentials = Credentials::new(request.headers(), None);
     access::authorize(&context.auth, credentials, Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
+    // After the guard, before the body is read: the key is who is publishing (a verified token).
+    context.limits.publish(&RateKey::of_request(request.headers(), client.ip))?;
 
     let limit = context.settings.publish_body_limit;
     let body = read_body(request, limit).await?;

@@ -33,6 +33,8 @@ pub mod http_api;
 #[cfg(feature = "ssr")]
 pub mod hub;
 #[cfg(feature = "ssr")]
+pub mod limits;
+#[cfg(feature = "ssr")]
 pub mod response;
 #[cfg(feature = "ssr")]
 pub mod server_fn;

@@ -40,6 +40,7 @@ fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result
     let find = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     let last_id = last_event_id(&parts.headers, find("last_event_id"));
     let token = find(ACCESS_TOKEN_PARAM);
-    let stream = subscribe(&context, &parts.headers, token.as_deref(), topics, last_id, origin, delivery)?;
-    Ok(EventStream::from_sse_bytes(stream))
+    let client = context.limits.client(&parts.headers, &parts.extensions, parts.version);
+    let stream = subscribe(&context, &parts.headers, token.as_deref(), client, topics, last_id, origin, delivery)?;
+    Ok(EventStream::from_sse_chunks(stream))
 }

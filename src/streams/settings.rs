@@ -31,6 +31,10 @@ pub struct StreamSettings {
     /// several instances share, as `redis://host:port/db` (env `PULSEBOARD_HUB`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub: Option<String>,
+    /// An every-event stream owing its client more than this many bytes (unsent, plus published
+    /// since its socket last took everything) is closed: see `hub::subscriber`.
+    #[serde(rename = "stream-max-lag-bytes")]
+    pub max_lag_bytes: u64,
 }
 
 impl StreamSettings {
@@ -53,6 +57,9 @@ impl StreamSettings {
         }
         if let Some(Err(problem)) = self.hub.as_deref().map(super::hub::check_redis_url) {
             problems.push(format!("key `pulseboard.hub`: {problem}"));
+        }
+        if self.max_lag_bytes < 1024 {
+            problems.push("key `pulseboard.stream-max-lag-bytes`: must be at least 1024".to_string());
         }
         problems
     }

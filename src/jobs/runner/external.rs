@@ -93,7 +93,7 @@ impl JobRunner {
             state: JobState::Running,
             created_ms: crate::time::now_ms(),
         };
-        let (view, published) = self.admit(new, CancellationToken::new()).await?;
+        let (view, published) = self.admit(new, CancellationToken::new(), None).await?;
         published.outcome().await?;
         Ok((view, token))
     }

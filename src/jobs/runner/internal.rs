@@ -36,6 +36,8 @@ impl JobRunner {
         if self.inner.shutdown.is_cancelled() {
             return Err(JobsError::ShuttingDown);
         }
+        // Before any work: a refused start costs neither a check of its parameters nor a row.
+        let quota = self.reserve(viewer)?;
         let prepared = {
             let (inner, kind, params) = (self.inner.clone(), kind.to_string(), params.clone());
             tokio::task::spawn_blocking(move || inner.registry.prepare(&kind, &params, &inner.env))
@@ -57,7 +59,7 @@ impl JobRunner {
         let cancel = CancellationToken::new();
         // The queued event goes out with the job's later ones, in order; a failure to save or
         // publish it is logged by the outbox and does not stop the job.
-        let (view, _published) = self.admit(new, cancel.clone()).await?;
+        let (view, _published) = self.admit(new, cancel.clone(), Some(quota)).await?;
         self.inner.tasks.spawn(self.clone().drive(view.id, prepared.job, cancel));
         Ok(view)
     }

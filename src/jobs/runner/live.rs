@@ -33,6 +33,8 @@ pub(super) struct LiveJob {
     pub started: Instant,
     pub last_persist: Instant,
     pub token_hash: Option<String>,
+    /// Its place under the job limits (built-in jobs), given back when the record goes.
+    pub quota: Option<super::JobPermit>,
 }
 
 impl LiveJob {
@@ -66,6 +68,7 @@ impl LiveJob {
             started: Instant::now(),
             last_persist: Instant::now(),
             token_hash: new.token_hash,
+            quota: None,
         }
     }
 

@@ -17,6 +17,9 @@
 //! - Database work runs on the blocking pool (see `store`), never on a runtime thread.
 //! - Every task the runner starts (the outbox dispatcher, one per internal job) is spawned on the
 //!   server's task tracker and ends once [`JobRunner::shutdown`] has run.
+//! - A built-in job holds a place under the job limits (per session and in total, `jobs-max-*`)
+//!   from before it is saved until it leaves the live table: its permit lives in its live record,
+//!   so however the job ends, or fails to begin, the place is given back.
 //!
 //! Topics: a private job is published to `private.jobs.<owner>`, a shared one to `jobs.shared`.
 //! `private.` topics are refused to outside subscribers by the stream guard; a session's stream
@@ -39,6 +42,7 @@ use super::{
 };
 use crate::streams::{
     hub::{EventId, Hub, HubError},
+    limits::{KeyedPermits, LimitExceeded, Permit, Refusal},
     TopicName,
 };
 use crate::time::now_ms;
@@ -80,17 +84,39 @@ pub enum JobsError {
     NotOwner(&'static str),
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("{0}")]
+    TooMany(LimitExceeded),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
     Hub(#[from] HubError),
 }
 
+/// Seconds a start refused by a job limit is told to wait (when a job will end cannot be known).
+pub const JOBS_RETRY_AFTER_SECS: u64 = 10;
+
+/// How many built-in jobs may be queued or running at once.
+#[derive(Debug, Clone, Copy)]
+pub struct JobLimits {
+    pub per_session: usize,
+    pub total: usize,
+}
+
+impl From<&crate::jobs::settings::JobsSettings> for JobLimits {
+    fn from(settings: &crate::jobs::settings::JobsSettings) -> Self {
+        Self { per_session: settings.max_per_session, total: settings.max_total }
+    }
+}
+
+/// A built-in job's place under [`JobLimits`], keyed by its session's owner key.
+pub(super) type JobPermit = Permit<String>;
+
 struct Inner {
     store: Store,
     registry: JobRegistry,
     env: JobEnv,
     permits: Arc<Semaphore>,
+    quota: KeyedPermits<String>,
     live: Mutex<Live>,
     tasks: TaskTracker,
     /// Set when shutdown begins: no new jobs, and cancelled jobs end as interrupted.
@@ -151,6 +177,7 @@ impl JobRunner {
         registry: JobRegistry,
         env: JobEnv,
         workers: usize,
+        limits: JobLimits,
         tasks: &TaskTracker,
     ) -> Result<Self, JobsError> {
         let interrupted = store.mark_unfinished_interrupted(now_ms()).await?;
@@ -164,6 +191,7 @@ impl JobRunner {
                 registry,
                 env,
                 permits: Arc::new(Semaphore::new(workers.max(1))),
+                quota: KeyedPermits::new(limits.per_session, limits.total),
                 live: Mutex::new(Live::new(outbox)),
                 tasks: tasks.clone(),
                 shutdown: CancellationToken::new(),
@@ -182,9 +210,32 @@ impl JobRunner {
         Ok(self.inner.store.ping().await?)
     }
 
+    /// A place for one more built-in job of `viewer`, or which limit is reached.
+    fn reserve(&self, viewer: &Viewer) -> Result<JobPermit, JobsError> {
+        let (limit, message) = match self.inner.quota.try_acquire(viewer.0.clone()) {
+            Ok(permit) => return Ok(permit),
+            Err(Refusal::PerKey(n)) => (
+                "jobs-max-per-session",
+                format!("this session already has {n} jobs queued or running (setting `jobs-max-per-session`)"),
+            ),
+            Err(Refusal::Total(n)) => (
+                "jobs-max-total",
+                format!("the server already has {n} jobs queued or running (setting `jobs-max-total`)"),
+            ),
+        };
+        let message = format!("{message}; wait for one to finish or try again in {JOBS_RETRY_AFTER_SECS} s");
+        Err(JobsError::TooMany(LimitExceeded { limit, message, retry_after_secs: JOBS_RETRY_AFTER_SECS }))
+    }
+
     /// Saves a new job, enters it in the live table and queues its first event: the one way a
-    /// job begins. The returned outcome is that of saving and publishing the event.
-    async fn admit(&self, new: NewJob, cancel: CancellationToken) -> Result<(JobView, Pending<()>), JobsError> {
+    /// job begins. The returned outcome is that of saving and publishing the event. `quota` is
+    /// the job's place under the limits (none for external jobs), kept in its live record.
+    async fn admit(
+        &self,
+        new: NewJob,
+        cancel: CancellationToken,
+        quota: Option<JobPermit>,
+    ) -> Result<(JobView, Pending<()>), JobsError> {
         let id = self.inner.store.insert(new.clone()).await?;
         let mut live = self.inner.live.lock();
         // Checked again under the lock: shutdown cancels every job in the table under it, so a
@@ -193,7 +244,8 @@ impl JobRunner {
         if self.inner.shutdown.is_cancelled() {
             return Err(JobsError::ShuttingDown);
         }
-        let job = LiveJob::new(id, new, cancel);
+        let mut job = LiveJob::new(id, new, cancel);
+        job.quota = quota;
         let view = job.view.clone();
         let published = live.send(job.change(false));
         live.insert(job);

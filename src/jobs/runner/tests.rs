@@ -29,7 +29,8 @@ async fn runner_with(dir: &std::path::Path, workers: usize, registry: JobRegistr
     let store = Store::open(&dir.join("jobs.sqlite3")).await.unwrap();
     let env = JobEnv { files_root: dir.to_path_buf() };
     let tasks = TaskTracker::new();
-    let runner = JobRunner::new(store, hub.clone(), registry, env, workers, &tasks).await.unwrap();
+    let limits = JobLimits { per_session: 1000, total: 1000 };
+    let runner = JobRunner::new(store, hub.clone(), registry, env, workers, limits, &tasks).await.unwrap();
     Fixture { runner, hub, tasks }
 }
 

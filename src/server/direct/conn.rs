@@ -2,13 +2,19 @@
 //! checks and errors as on hyper), and the response is written straight to the socket, each body
 //! frame as one chunk in one vectored write. All the connection holds while a stream is open is
 //! the socket, the body and a 64-byte scratch buffer for noticing that the client left.
+//!
+//! The request carries the peer address (`ConnectInfo`) and the connection's socket meter, which
+//! counts every body byte written: the body is polled while a chunk is still being written, so
+//! a stream whose client stopped reading can still notice it owes too much and fail, and a
+//! failed stream's connection is reset. At most one chunk waits behind the one being written.
 
 use super::head::{encode_head, ChunkSize, Framing, LAST_CHUNK};
-use axum::{body::Body, body::HttpBody, Router};
-use bytes::Buf;
+use crate::streams::limits::SocketMeter;
+use axum::{body::Body, body::HttpBody, extract::ConnectInfo, Router};
+use bytes::{Buf, Bytes};
 use http::Request;
 use http_body_util::BodyExt;
-use std::io;
+use std::{io, net::SocketAddr, time::Duration};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{
@@ -19,16 +25,19 @@ use tokio::{
 use tower::ServiceExt;
 
 /// Most bytes of an event stream the kernel holds unsent (`TCP_NOTSENT_LOWAT`).
-const UNSENT_LIMIT_BYTES: u32 = 16 * 1024;
+pub const UNSENT_LIMIT_BYTES: u32 = 16 * 1024;
 
 /// Answers `request` on `stream` and closes the connection.
-pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) {
+pub async fn serve(mut stream: TcpStream, peer: SocketAddr, mut request: Request<()>, router: Router) {
     // Events are written whole, one write each: no reason to let Nagle hold them back.
     let _ = stream.set_nodelay(true);
     // A reader slower than its stream must fall behind in the hub, where latest-wins streams keep
     // only each topic's newest event, not in a kernel send buffer that grows to megabytes of
     // stale frames. Keep at most this much unsent per socket.
     let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT_BYTES);
+    let meter = SocketMeter::new();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request.extensions_mut().insert(meter.clone());
     let response = match router.oneshot(request.map(|()| Body::empty())).await {
         Ok(response) => response,
         Err(never) => match never {},
@@ -45,41 +54,88 @@ pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) 
     let (mut reader, mut writer) = stream.split();
     let outcome = tokio::select! {
         () = client_gone(&mut reader) => Ok(()),
-        written = write_response(&mut writer, head, body, framing) => written,
+        written = write_response(&mut writer, head, body, framing, &meter) => written,
     };
     match outcome {
         Ok(()) => {
             let _ = stream.shutdown().await;
         }
-        Err(err) => tracing::trace!("direct stream connection ended: {err}"),
+        Err(err) => {
+            // A stream closed for lagging: reset, so the kernel drops what the client never read.
+            if meter.lagged() {
+                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            }
+            tracing::trace!("direct stream connection ended: {err}");
+        }
     }
 }
 
-async fn write_response(writer: &mut WriteHalf<'_>, head: Vec<u8>, body: Body, framing: Framing) -> io::Result<()> {
+/// One body frame as it goes on the wire (chunk size line, data, CRLF when chunked).
+fn on_the_wire(data: Bytes, framing: Framing) -> impl Buf {
+    let size = match framing {
+        Framing::Chunked => Bytes::copy_from_slice(ChunkSize::new(data.len()).as_bytes()),
+        Framing::Length(_) => Bytes::new(),
+    };
+    let end: &'static [u8] = if framing == Framing::Chunked { b"\r\n" } else { b"" };
+    size.chain(data).chain(end)
+}
+
+async fn write_response(
+    writer: &mut WriteHalf<'_>,
+    head: Vec<u8>,
+    mut body: Body,
+    framing: Framing,
+    meter: &SocketMeter,
+) -> io::Result<()> {
     writer.write_all(&head).await?;
     drop(head);
-    let mut body = body;
-    while let Some(frame) = body.frame().await {
-        // A body that fails mid-stream cannot be reported any more: end the connection, which
-        // the client sees as a truncated response (EventSource then reconnects and resumes).
-        let frame = frame.map_err(io::Error::other)?;
-        let Ok(data) = frame.into_data() else { continue };
-        if data.is_empty() {
-            continue;
+    // The frame being written, and at most one more taken from the body meanwhile.
+    let mut writing = None;
+    let mut next: Option<Bytes> = None;
+    let mut ended = false;
+    loop {
+        if writing.is_none() {
+            writing = next.take().map(|data| on_the_wire(data, framing));
         }
-        match framing {
-            Framing::Chunked => {
-                let size = ChunkSize::new(data.len());
-                let mut chunk = Buf::chain(Buf::chain(size.as_bytes(), &data[..]), &b"\r\n"[..]);
-                writer.write_all_buf(&mut chunk).await?;
+        if writing.is_none() && ended {
+            break;
+        }
+        tokio::select! {
+            written = write_some(writer, &mut writing), if writing.is_some() => {
+                let n = written?;
+                if n == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                meter.record(n);
+                if !writing.as_ref().is_some_and(Buf::has_remaining) {
+                    writing = None;
+                }
             }
-            Framing::Length(_) => writer.write_all(&data).await?,
+            frame = body.frame(), if next.is_none() && !ended => match frame {
+                None => ended = true,
+                // A body that fails mid-stream cannot be reported any more: end the connection,
+                // which the client sees as a truncated response (EventSource then reconnects
+                // and resumes).
+                Some(frame) => {
+                    if let Ok(data) = frame.map_err(io::Error::other)?.into_data() {
+                        next = Some(data).filter(|data| !data.is_empty());
+                    }
+                }
+            },
         }
     }
     if framing == Framing::Chunked {
         writer.write_all(LAST_CHUNK).await?;
     }
     Ok(())
+}
+
+/// Writes some of `writing` (never completes when there is nothing to write).
+async fn write_some(writer: &mut WriteHalf<'_>, writing: &mut Option<impl Buf>) -> io::Result<usize> {
+    match writing {
+        Some(buf) => writer.write_buf(buf).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Completes when the client closes its side (or the socket fails). Anything it sends after the

@@ -7,6 +7,7 @@ use super::{
     conn,
     head::{parse_head, sniff, Head, Sniff, MAX_HEAD_BYTES},
 };
+use crate::streams::limits::SocketMeter;
 use axum::Router;
 use bytes::{Bytes, BytesMut};
 use std::{
@@ -140,10 +141,12 @@ async fn route(
     match head {
         Ok(Some(Head::Complete(request))) => {
             drop(read);
-            conn::serve(socket, *request, router).await;
+            conn::serve(socket, peer, *request, router).await;
         }
         Ok(Some(_)) => {
-            let connection = Prefixed { prefix: read.freeze(), socket };
+            // As on the direct path: what a slow reader has not taken stays in the hub.
+            let _ = socket2::SockRef::from(&socket).set_tcp_notsent_lowat(conn::UNSENT_LIMIT_BYTES);
+            let connection = Prefixed { prefix: read.freeze(), socket, meter: SocketMeter::new() };
             // Fails only when the server is shutting down: the connection is then just closed.
             let _ = to_hyper.send((connection, peer)).await;
         }
@@ -152,10 +155,35 @@ async fn route(
     }
 }
 
-/// A socket with bytes already read from it put back in front.
+/// A socket with bytes already read from it put back in front, and a meter of what was written
+/// to it (for the event streams it carries; see `streams::limits::SocketMeter`).
 pub struct Prefixed {
     prefix: Bytes,
     socket: TcpStream,
+    meter: SocketMeter,
+}
+
+impl Prefixed {
+    pub fn meter(&self) -> SocketMeter {
+        self.meter.clone()
+    }
+
+    fn counted(&self, written: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = written {
+            self.meter.record(n);
+        }
+        written
+    }
+}
+
+/// A connection whose stream was closed for lagging is reset, not closed: a graceful close would
+/// leave the kernel holding its unsent bytes for a client that does not read.
+impl Drop for Prefixed {
+    fn drop(&mut self) {
+        if self.meter.lagged() {
+            let _ = socket2::SockRef::from(&self.socket).set_linger(Some(Duration::ZERO));
+        }
+    }
 }
 
 impl AsyncRead for Prefixed {
@@ -175,7 +203,8 @@ impl AsyncRead for Prefixed {
 
 impl AsyncWrite for Prefixed {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.socket).poll_write(cx, buf)
+        let written = Pin::new(&mut self.socket).poll_write(cx, buf);
+        self.counted(written)
     }
 
     fn poll_write_vectored(
@@ -183,7 +212,8 @@ impl AsyncWrite for Prefixed {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.socket).poll_write_vectored(cx, bufs);
+        self.counted(written)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -212,7 +242,7 @@ mod tests {
         let (socket, _) = listener.accept().await.unwrap();
         client.write_all(b" world").await.unwrap();
         client.shutdown().await.unwrap();
-        let mut prefixed = Prefixed { prefix: Bytes::from_static(b"hello"), socket };
+        let mut prefixed = Prefixed { prefix: Bytes::from_static(b"hello"), socket, meter: SocketMeter::new() };
         let mut small = [0u8; 3];
         prefixed.read_exact(&mut small).await.unwrap();
         assert_eq!(&small, b"hel");

@@ -15,4 +15,4 @@ mod conn;
 pub mod head;
 mod listener;
 
-pub use listener::RoutingListener;
+pub use listener::{Prefixed, RoutingListener};

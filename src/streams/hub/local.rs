@@ -44,6 +44,8 @@ pub(super) struct Topic {
     /// Bumped when events become visible; subscribers wait on it.
     pub(super) wake: watch::Sender<u64>,
     pub(super) subscribers: AtomicUsize,
+    /// Frame bytes ever appended to this topic's log: how a stalled stream measures what it owes.
+    pub(super) bytes: AtomicU64,
 }
 
 /// A stream just registered by [`Local::join`].
@@ -124,6 +126,7 @@ impl Local {
                     log: RwLock::new(TopicLog { entries: VecDeque::new(), evicted_through: created(name) }),
                     wake: watch::Sender::new(0),
                     subscribers: AtomicUsize::new(0),
+                    bytes: AtomicU64::new(0),
                 })
             })
             .clone()

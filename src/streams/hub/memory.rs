@@ -59,6 +59,7 @@ impl MemoryHub {
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
             let id = self.local.id(seq);
             let frame = wire::encode_event(&id.to_string(), event_type.as_str(), data);
+            topic.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
             let mut log = topic.log.write();
             log.entries.push_back(Entry { seq, at: now, event_type: event_type.clone(), frame });
             self.local.trim(&mut log, now);

@@ -46,6 +46,7 @@ mod tests;
 pub use self::redis::connect::check_url as check_redis_url;
 pub use ids::{EventId, ResetReason};
 pub use stats::{HubStats, PrivateTopics, TopicStats};
+pub use subscriber::{Lagged, Metering, MAX_CHUNK_BYTES};
 
 use self::redis::RedisHub;
 use super::{
@@ -147,12 +148,33 @@ impl Hub {
     /// A stream of SSE bytes: `retry:`, then history after `last_event_id` (or a `reset`), then
     /// live events and heartbeats until the client leaves or the server stops.
     pub fn subscribe(&self, request: SubscribeRequest) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+        // Without a socket meter a stream is never closed for lagging: every item is a chunk.
+        let stream = self.open(request, None)?;
+        Ok(futures::StreamExt::filter_map(stream, |chunk| std::future::ready(chunk.ok())))
+    }
+
+    /// [`Hub::subscribe`] for a stream written to a connection whose writes `metering` follows:
+    /// it hands out a chunk only once the socket took the previous one, and ends with
+    /// [`Lagged`] when an every-event stream owes its client more than the bound.
+    pub fn subscribe_metered(
+        &self,
+        request: SubscribeRequest,
+        metering: Metering,
+    ) -> Result<impl Stream<Item = Result<Bytes, Lagged>> + Send + 'static, HubError> {
+        self.open(request, Some(metering))
+    }
+
+    fn open(
+        &self,
+        request: SubscribeRequest,
+        metering: Option<Metering>,
+    ) -> Result<impl Stream<Item = Result<Bytes, Lagged>> + Send + 'static, HubError> {
         match &*self.backend {
             Backend::InProcess(hub) => {
                 let joined = hub.join(&request)?;
-                Ok(subscriber::open(&hub.local, joined, request.delivery).left_stream())
+                Ok(subscriber::open(&hub.local, joined, request.delivery, metering).left_stream())
             }
-            Backend::Redis(hub) => Ok(hub.subscribe(request)?.right_stream()),
+            Backend::Redis(hub) => Ok(hub.subscribe(request, metering)?.right_stream()),
         }
     }
 

@@ -399,3 +399,77 @@ async fn heartbeat_when_idle_and_disconnect_ends_streams(kind: Kind) {
     hub.disconnect_all(true);
     assert_eq!(hub.subscribe(request).err(), Some(HubError::ShuttingDown));
 }
+
+#[tokio::test]
+async fn a_backlog_leaves_in_chunks_of_bounded_size_in_id_order_across_topics() {
+    let hub = Hub::in_process(HubConfig { history_events: 1000, ..config() });
+    let request =
+        SubscribeRequest { topics: vec![topic("a"), topic("b")], last_event_id: None, delivery: Delivery::Every };
+    let mut raw = Box::pin(hub.subscribe(request).unwrap());
+    raw.next().await.unwrap();
+    let body = "z".repeat(2000);
+    for n in 0..200 {
+        publish(&hub, if n % 3 == 0 { "b" } else { "a" }, &format!("{n:04}{body}")).await;
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 200 {
+        let chunk = raw.next().await.unwrap();
+        assert!(chunk.len() <= MAX_CHUNK_BYTES, "a chunk of {} bytes", chunk.len());
+        let text = std::str::from_utf8(&chunk).unwrap();
+        seen.extend(text.split("data: ").skip(1).map(|data| data[..4].parse::<usize>().unwrap()));
+    }
+    assert_eq!(seen, (0..200).collect::<Vec<_>>(), "every event once, in id order");
+}
+
+fn metered(
+    hub: &Hub,
+    socket: &crate::streams::limits::SocketMeter,
+    delivery: Delivery,
+) -> impl Stream<Item = Result<Bytes, Lagged>> {
+    let request = SubscribeRequest { topics: vec![topic("a")], last_event_id: None, delivery };
+    let metering = Metering { socket: socket.clone(), max_lag_bytes: 10_000 };
+    Box::pin(hub.subscribe_metered(request, metering).unwrap())
+}
+
+#[tokio::test]
+async fn a_metered_stream_waits_for_its_socket_and_is_closed_past_the_lag_bound() {
+    let hub = Hub::in_process(config());
+    let socket = crate::streams::limits::SocketMeter::new();
+    let mut stream = metered(&hub, &socket, Delivery::Every);
+    let retry = stream.next().await.unwrap().unwrap();
+    // Nothing is taken from the socket yet: the next chunk waits, whatever is published.
+    publish(&hub, "a", "one").await;
+    let waiting = tokio::time::timeout(Duration::from_millis(50), stream.next()).await;
+    assert!(waiting.is_err(), "a chunk was handed out before the socket took the last");
+    socket.record(retry.len());
+    let chunk = stream.next().await.unwrap().unwrap();
+    assert!(std::str::from_utf8(&chunk).unwrap().contains("data: one"));
+    // The client stops reading: past 10 000 bytes owed the stream fails, once, and ends.
+    let body = "x".repeat(1000);
+    for _ in 0..11 {
+        publish(&hub, "a", &body).await;
+    }
+    let lagged = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().unwrap_err();
+    assert!(lagged.owed > 10_000, "{lagged:?}");
+    assert!(socket.lagged());
+    assert!(stream.next().await.is_none());
+    assert_eq!(hub.stats().streams, 0, "an ended stream has left the hub");
+}
+
+#[tokio::test]
+async fn a_stalled_latest_wins_stream_is_never_closed_and_sends_the_newest() {
+    let hub = Hub::in_process(config());
+    let socket = crate::streams::limits::SocketMeter::new();
+    let mut stream = metered(&hub, &socket, Delivery::Latest);
+    let retry = stream.next().await.unwrap().unwrap();
+    let body = "x".repeat(1000);
+    for n in 0..50 {
+        publish(&hub, "a", &format!("{n}{body}")).await;
+    }
+    let waiting = tokio::time::timeout(Duration::from_millis(50), stream.next()).await;
+    assert!(waiting.is_err(), "still waiting for the socket, not closed");
+    socket.record(retry.len());
+    let chunk = stream.next().await.unwrap().unwrap();
+    assert!(std::str::from_utf8(&chunk).unwrap().contains("data: 49x"), "the newest only");
+    assert!(!socket.lagged());
+}

@@ -29,7 +29,8 @@ mod scripts;
 
 use super::{
     local::{Local, Start, Topic},
-    subscriber, EventId, HubConfig, HubError, HubStats, StoredEvent, SubscribeRequest,
+    subscriber::{self, Lagged, Metering},
+    EventId, HubConfig, HubError, HubStats, StoredEvent, SubscribeRequest,
 };
 use crate::streams::{
     names::{EventType, TopicName},
@@ -143,18 +144,19 @@ impl RedisHub {
     pub(super) fn subscribe(
         self: &Arc<Self>,
         request: SubscribeRequest,
-    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, HubError> {
+        metering: Option<Metering>,
+    ) -> Result<impl Stream<Item = Result<Bytes, Lagged>> + Send + 'static, HubError> {
         let registered = self.local.register(&request.topics, |name| self.start_topic(name))?;
         if request.last_event_id.as_deref().is_none_or(|id| id.trim().is_empty()) {
             // A new stream starts after everything this instance has seen or published (decided
             // now, so an event this instance publishes after `subscribe` returns is delivered).
             let start = Start { cursor: self.newest_known(), reset: None, resumed: false };
-            return Ok(subscriber::open(&self.local, registered.start(start), request.delivery).left_stream());
+            return Ok(subscriber::open(&self.local, registered.start(start), request.delivery, metering).left_stream());
         }
         let hub = self.clone();
         let opened = async move {
             let start = hub.starting_point(&registered, request.last_event_id.as_deref()).await;
-            subscriber::open(&hub.local, registered.start(start), request.delivery)
+            subscriber::open(&hub.local, registered.start(start), request.delivery, metering)
         };
         Ok(futures::stream::once(opened).flatten().right_stream())
     }

@@ -151,6 +151,7 @@ async fn round(
             for entry in fresh {
                 let after_log = log.entries.back().is_none_or(|back| back.seq < entry.seq);
                 if after_log && entry.seq > log.evicted_through {
+                    topic.bytes.fetch_add(entry.frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
                     log.entries.push_back(entry);
                 }
             }
