@@ -108,6 +108,7 @@ async fn an_external_job_is_not_cancelled_from_a_browser() {
     let viewer = session_cookie(&url(&server, "")).await;
     let created = client()
         .post(url(&server, "/api/jobs/external"))
+        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
         .json(&serde_json::json!({"label": "CI #7"}))
         .send()
         .await

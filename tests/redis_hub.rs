@@ -31,6 +31,9 @@ async fn instance(redis: &RedisServer, history_events: usize) -> RunningServer {
         s.pulseboard.streams.hub = Some(url);
         s.pulseboard.streams.history_events = history_events;
         s.pulseboard.streams.heartbeat_secs = 1;
+        // The tests publish faster than one publisher may by default.
+        s.pulseboard.limits.publish_per_second = 100_000;
+        s.pulseboard.limits.publish_burst = 100_000;
     })
     .await;
     wait_ready(&server, true).await;
@@ -59,8 +62,13 @@ async fn wait_ready(server: &RunningServer, ready: bool) -> serde_json::Value {
 /// Publishes; the status, the event id (if published) and how long it took.
 async fn try_publish(server: &RunningServer, topic: &str, body: &str) -> (u16, serde_json::Value, Duration) {
     let started = Instant::now();
-    let response =
-        client().post(url(server, &format!("/api/publish?topic={topic}"))).body(body.to_string()).send().await.unwrap();
+    let response = client()
+        .post(url(server, &format!("/api/publish?topic={topic}")))
+        .bearer_auth(publisher_token())
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap(), started.elapsed())
 }
@@ -103,6 +111,7 @@ async fn a_stream_cut_on_one_instance_resumes_on_the_other_with_no_gap_and_no_du
     let mut first = Some(subscribe(&url(&a, topics), None).await.1);
     let publisher = {
         let (a_addr, b_addr) = (a.addr, b.addr);
+        let token = publisher_token();
         tokio::spawn(async move {
             // Alternating instances and topics: one order of publishes, from two places.
             for n in 0..total {
@@ -110,6 +119,7 @@ async fn a_stream_cut_on_one_instance_resumes_on_the_other_with_no_gap_and_no_du
                 let topic = if n % 3 == 0 { "left" } else { "right" };
                 let response = client()
                     .post(format!("http://{addr}/api/publish?topic={topic}"))
+                    .bearer_auth(&token)
                     .body(n.to_string())
                     .send()
                     .await
