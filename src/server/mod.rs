@@ -22,6 +22,7 @@ use crate::{
     streams::{
         hooks::{PublishHook, PublishHooks},
         hub::{Hub, HubConfig},
+        silence::Silence,
         StreamContext,
     },
 };
@@ -100,6 +101,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         hub: hub.clone(),
         settings: Arc::new(config.streams.clone()),
         publish_hooks: PublishHooks::new([(TICKS_TOPIC.name(), ticks_hook(market.clone()))]),
+        silence: Silence::new(config.server.debug_endpoints),
     };
     let state = AppState {
         leptos_options,

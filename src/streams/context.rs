@@ -14,6 +14,7 @@ use super::{
     hub::{Delivery, Hub, SubscribeRequest},
     names::TopicName,
     settings::StreamSettings,
+    silence::Silence,
 };
 use axum::{body::Bytes, http::HeaderMap};
 use futures::Stream;
@@ -24,6 +25,8 @@ pub struct StreamContext {
     pub hub: Hub,
     pub settings: Arc<StreamSettings>,
     pub publish_hooks: PublishHooks,
+    /// Debug only: lets a test make open streams go silent (`silence`).
+    pub silence: Silence,
 }
 
 pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -51,5 +54,5 @@ pub(super) fn subscribe(
         return Err(ApiError::TooManyTopics(limit));
     }
     access::authorize(headers, Action::Subscribe, &topics, origin)?;
-    Ok(context.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?)
+    Ok(context.silence.guard(context.hub.subscribe(SubscribeRequest { topics, last_event_id, delivery })?))
 }

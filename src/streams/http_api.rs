@@ -3,7 +3,8 @@
 //! - `GET /api/events?topic=NAME[&topic=NAME...][&last_event_id=ID]` → `text/event-stream`
 //! - `POST /api/publish?topic=NAME[&event=TYPE]`, body = data → `200 {"id":"..."}`
 //!
-//! and, with `debug-endpoints`, `POST /api/debug/drop-streams` and `GET /api/debug/stats`. Every
+//! and, with `debug-endpoints`, `POST /api/debug/drop-streams`, `POST /api/debug/silence-streams`
+//! (open streams stop writing, heartbeats included, without closing) and `GET /api/debug/stats`. Every
 //! refusal is an [`ApiError`] (status + `{"error": ...}`), a wrong method included.
 
 use super::{
@@ -36,6 +37,7 @@ where
     if debug_endpoints {
         router
             .route("/api/debug/drop-streams", only(post(drop_streams), "POST"))
+            .route("/api/debug/silence-streams", only(post(silence_streams), "POST"))
             .route("/api/debug/stats", only(get(stats), "GET"))
     } else {
         router
@@ -73,7 +75,7 @@ async fn events(
     }
     let last_id = last_event_id(&headers, query_last_id);
     let stream = subscribe(&context, &headers, topics, last_id, Origin::Public, Delivery::Every)?;
-    Ok(sse_response(futures::StreamExt::map(stream, Ok)))
+    Ok(sse_response(futures::StreamExt::map(stream, Ok), Some(context.settings.heartbeat())))
 }
 
 async fn publish(
@@ -142,5 +144,10 @@ async fn stats(State(context): State<StreamContext>) -> Json<serde_json::Value> 
 
 async fn drop_streams(State(context): State<StreamContext>) -> StatusCode {
     context.hub.disconnect_all(false);
+    StatusCode::NO_CONTENT
+}
+
+async fn silence_streams(State(context): State<StreamContext>) -> StatusCode {
+    context.silence.silence_open_streams();
     StatusCode::NO_CONTENT
 }

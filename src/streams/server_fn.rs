@@ -39,5 +39,5 @@ fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result
         query_pairs(parts.uri.query()).into_iter().find(|(key, _)| key == "last_event_id").map(|(_, value)| value);
     let last_id = last_event_id(&parts.headers, query_last_id);
     let stream = subscribe(&context, &parts.headers, topics, last_id, origin, delivery)?;
-    Ok(EventStream::from_sse_bytes(stream))
+    Ok(EventStream::from_sse_bytes(stream).with_heartbeat(context.settings.heartbeat()))
 }
