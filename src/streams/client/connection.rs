@@ -10,6 +10,7 @@
 
 use super::{
     backoff::{backoff_ms, silence_limit_ms, RetryTap},
+    browser::{fetch, hidden, online, sleep, watchdog},
     order::{self, WireEvent},
     tab_group::{Role, TabGroup},
 };
@@ -222,16 +223,6 @@ fn open(url: String, resume_from: Option<String>) -> Rc<Connection> {
     conn
 }
 
-pub(super) fn hidden() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
-}
-
-fn online() -> bool {
-    web_sys::window().is_none_or(|w| w.navigator().on_line())
-}
-
 enum Outcome {
     /// The stream ended or broke after it was live: reconnect.
     Dropped { was_live: bool },
@@ -355,17 +346,6 @@ async fn run(weak: Weak<Connection>, mut wakes: mpsc::UnboundedReceiver<()>) {
     }
 }
 
-pub(super) async fn sleep(duration: Duration) {
-    let (done, wait) = futures::channel::oneshot::channel::<()>();
-    set_timeout(
-        move || {
-            let _ = done.send(());
-        },
-        duration,
-    );
-    let _ = wait.await;
-}
-
 /// One fetch of the stream, from `from`. With `until`, a catch-up: its events go to this tab only
 /// and it ends once the cursor reaches `until`; without, the tab's (or group's) connection.
 async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -> Outcome {
@@ -465,38 +445,4 @@ async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -
     }
     conn.abort.borrow_mut().take();
     outcome
-}
-
-/// Resolves once nothing has arrived for `limit_ms` (never without a limit).
-async fn watchdog(last_bytes: Rc<Cell<f64>>, limit_ms: Option<u64>) {
-    let Some(limit) = limit_ms.map(|ms| ms as f64) else { return futures::future::pending().await };
-    loop {
-        let idle = js_sys::Date::now() - last_bytes.get();
-        if idle >= limit {
-            return;
-        }
-        sleep(Duration::from_millis((limit - idle).ceil() as u64)).await;
-    }
-}
-
-async fn fetch(
-    url: &str,
-    last_id: Option<&str>,
-    controller: Option<&web_sys::AbortController>,
-) -> Result<web_sys::Response, JsValue> {
-    let headers = web_sys::Headers::new()?;
-    headers.set("accept", crate::streams::CONTENT_TYPE)?;
-    if let Some(id) = last_id {
-        headers.set("last-event-id", id)?;
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    init.set_headers(&headers);
-    init.set_cache(web_sys::RequestCache::NoStore);
-    if let Some(controller) = controller {
-        init.set_signal(Some(&controller.signal()));
-    }
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await?;
-    response.dyn_into()
 }

@@ -48,10 +48,13 @@
 //! Each tab keeps its own state: the indicator shows the leader's connection state (the hidden
 //! tab shows paused), `resume_from` and `reset` work per tab.
 //!
-//! Files: `connection` (the fetch loop), `tab_group` (lock, channel, messages), `order` (id order,
-//! dedupe, the leader's memory), `backoff` (retry delays, silence limit).
+//! Files: `connection` (the stream loop), `tab_group` (lock, channel, messages), `order` (id order,
+//! dedupe, the leader's memory), `backoff` (retry delays, silence limit), `browser` (fetch, timers,
+//! visibility, online).
 
 mod backoff;
+#[cfg(feature = "hydrate")]
+mod browser;
 #[cfg(feature = "hydrate")]
 mod connection;
 pub mod order;

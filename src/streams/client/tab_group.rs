@@ -15,7 +15,8 @@
 //! bound here (`LockManager::request`).
 
 use super::{
-    connection::{hidden, Connection},
+    browser::hidden,
+    connection::Connection,
     order::{self, Catchup, Replay, WireEvent},
 };
 use crate::streams::{names::RESET_EVENT, status::ConnectionState};
