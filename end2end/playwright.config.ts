@@ -25,6 +25,9 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/`,
     timeout: 60_000,
     reuseExistingServer: false,
+    // A short heartbeat, so tabs.spec.ts sees a silent connection replaced within seconds (the
+    // client learns the interval from the server's x-heartbeat-ms header).
+    env: { PULSEBOARD_HEARTBEAT_SECS: '2' },
     stdout: 'pipe',
     stderr: 'pipe',
   },

@@ -63,11 +63,13 @@ test('a cut connection shows reconnecting, then live, with no event lost or doub
   await expect(shownData(page)).toHaveText(['1', '2', '3', '4', '5', '6']);
 });
 
-test('a hidden tab closes its stream and catches up when shown', async ({ page, context, request }) => {
+test('a hidden tab closes its stream and catches up when shown', async ({ page, browser, request }) => {
   const topic = uniqueTopic('hidden');
   await openInspector(page, topic);
-  // A second tab on the same topic stays visible: it tells when the events have been delivered.
-  const watcher = await context.newPage();
+  // A second reader on the same topic stays visible: it tells when the events have been
+  // delivered. In another profile (context): tabs of one profile share one connection.
+  const elsewhere = await browser.newContext();
+  const watcher = await elsewhere.newPage();
   await openInspector(watcher, topic);
   await publish(request, topic, 'a');
   await expect(shownData(page)).toHaveText(['a']);
@@ -83,7 +85,7 @@ test('a hidden tab closes its stream and catches up when shown', async ({ page, 
   // Once a live reader has them, the hidden tab has still not: its stream is closed.
   await expect(shownData(watcher)).toHaveText(['a', 'b', 'c']);
   expect(await shownData(page).allTextContents()).toEqual(['a']);
-  await watcher.close();
+  await elsewhere.close();
   await expect.poll(onTopic).toBe(0);
 
   await setVisibility(page, false);

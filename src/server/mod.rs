@@ -31,6 +31,7 @@ use crate::{
         hooks::{PublishHook, PublishHooks},
         hub::{Hub, HubConfig},
         limits::StreamLimits,
+        silence::Silence,
         StreamContext,
     },
 };
@@ -124,6 +125,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         publish_hooks: PublishHooks::new([(TICKS_TOPIC.name(), ticks_hook(market.clone()))]),
         auth,
         limits: StreamLimits::new(&config.limits),
+        silence: Silence::new(config.server.debug_endpoints),
     };
     let state = AppState {
         leptos_options,

@@ -21,6 +21,7 @@ use super::{
     names::TopicName,
     settings::StreamSettings,
     wire,
+    silence::Silence,
 };
 use axum::{body::Bytes, http::HeaderMap};
 use futures::{future::Either, Stream, StreamExt};
@@ -39,6 +40,8 @@ pub struct StreamContext {
     pub publish_hooks: PublishHooks,
     pub auth: Auth,
     pub limits: StreamLimits,
+    /// Debug only: lets a test make open streams go silent (`silence`).
+    pub silence: Silence,
 }
 
 pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -92,10 +95,10 @@ pub(super) fn subscribe(
         Some(expires_at) => Either::Right(until_expiry(stream, expires_at)),
     };
     // The permit is the stream's: it goes when the stream is dropped, however it ends.
-    Ok(stream.map(move |chunk| {
+    Ok(context.silence.guard(stream.map(move |chunk| {
         let _held = &permit;
         chunk
-    }))
+    })))
 }
 
 /// Passes `stream` on until `expires_at` (seconds since the epoch), then sends `auth-expired`

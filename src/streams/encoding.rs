@@ -23,7 +23,7 @@ use leptos::server_fn::{
     ContentType,
 };
 use serde::de::DeserializeOwned;
-use std::{fmt, marker::PhantomData, pin::Pin};
+use std::{fmt, marker::PhantomData, pin::Pin, time::Duration};
 
 /// The `text/event-stream` output encoding.
 pub struct Sse;
@@ -41,6 +41,8 @@ type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>;
 /// The output of a stream server function: SSE bytes on the wire, items of type `T` to the app.
 pub struct EventStream<T> {
     bytes: ByteStream,
+    /// The hub's heartbeat interval, announced in the response head when known.
+    heartbeat: Option<Duration>,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -53,13 +55,19 @@ impl<T> fmt::Debug for EventStream<T> {
 impl<T> EventStream<T> {
     /// Wraps SSE bytes (from the hub) as a typed stream.
     pub fn from_sse_bytes(bytes: impl Stream<Item = Bytes> + Send + 'static) -> Self {
-        Self { bytes: Box::pin(bytes.map(Ok)), _item: PhantomData }
+        Self { bytes: Box::pin(bytes.map(Ok)), heartbeat: None, _item: PhantomData }
+    }
+
+    /// Announces the longest silence of this stream (`x-heartbeat-ms`) to the client.
+    pub fn with_heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = Some(every);
+        self
     }
 
     /// Wraps SSE chunks that may fail: a failure ends the response (and its connection).
     #[cfg(feature = "ssr")]
     pub fn from_sse_chunks(chunks: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static) -> Self {
-        Self { bytes: Box::pin(chunks.map(|chunk| chunk.map_err(|err| err.to_string()))), _item: PhantomData }
+        Self { bytes: Box::pin(chunks.map(|chunk| chunk.map_err(|err| err.to_string()))), heartbeat: None, _item: PhantomData }
     }
 
     /// The raw SSE bytes.
@@ -103,7 +111,8 @@ where
     E: FromServerFnError + Send + Sync,
 {
     async fn into_res(self) -> Result<http::Response<axum::body::Body>, E> {
-        Ok(super::response::sse_response(self.bytes.map(|chunk| chunk.map_err(std::io::Error::other))))
+        let heartbeat = self.heartbeat;
+        Ok(super::response::sse_response(self.bytes.map(|chunk| chunk.map_err(std::io::Error::other)), heartbeat))
     }
 }
 
@@ -142,6 +151,7 @@ where
         let bytes = ClientRes::<E>::try_into_stream(res)?;
         Ok(Self {
             bytes: Box::pin(bytes.map(|chunk| chunk.map_err(|e| String::from_utf8_lossy(&e).into_owned()))),
+            heartbeat: None,
             _item: PhantomData,
         })
     }

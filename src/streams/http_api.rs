@@ -5,7 +5,8 @@
 //! - `POST /api/publish?topic=NAME[&event=TYPE]` with `Authorization: Bearer <token>`, body = data
 //!   → `200 {"id":"..."}`
 //!
-//! and, with `debug-endpoints`, `POST /api/debug/drop-streams` and `GET /api/debug/stats`. Every
+//! and, with `debug-endpoints`, `POST /api/debug/drop-streams`, `POST /api/debug/silence-streams`
+//! (open streams stop writing, heartbeats included, without closing) and `GET /api/debug/stats`. Every
 //! refusal is an [`ApiError`] (status + `{"error": ...}`), a wrong method included.
 
 use super::{
@@ -39,6 +40,7 @@ where
     if debug_endpoints {
         router
             .route("/api/debug/drop-streams", only(post(drop_streams), "POST"))
+            .route("/api/debug/silence-streams", only(post(silence_streams), "POST"))
             .route("/api/debug/stats", only(get(stats), "GET"))
     } else {
         router
@@ -81,7 +83,7 @@ async fn events(
     let last_id = last_event_id(&headers, query_last_id);
     let stream =
         subscribe(&context, &headers, token.as_deref(), client, topics, last_id, Origin::Public, Delivery::Every)?;
-    Ok(sse_response(stream))
+    Ok(sse_response(stream, Some(context.settings.heartbeat())))
 }
 
 async fn publish(
@@ -158,5 +160,10 @@ async fn stats(State(context): State<StreamContext>) -> Json<serde_json::Value> 
 
 async fn drop_streams(State(context): State<StreamContext>) -> StatusCode {
     context.hub.disconnect_all(false);
+    StatusCode::NO_CONTENT
+}
+
+async fn silence_streams(State(context): State<StreamContext>) -> StatusCode {
+    context.silence.silence_open_streams();
     StatusCode::NO_CONTENT
 }

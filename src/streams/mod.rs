@@ -41,6 +41,8 @@ pub mod server_fn;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]
+pub mod silence;
+#[cfg(feature = "ssr")]
 pub mod wire;
 
 pub use client::{use_event_stream, StreamEvent};
@@ -66,6 +68,10 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 
 /// The content type of every event stream.
 pub const CONTENT_TYPE: &str = "text/event-stream";
+
+/// Response header of every event stream: the server's heartbeat interval in milliseconds (the
+/// longest a healthy stream stays silent). Clients treat a stream silent for well over it as dead.
+pub const HEARTBEAT_HEADER: &str = "x-heartbeat-ms";
 
 /// The public event-stream endpoint (`GET`).
 pub const EVENTS_PATH: &str = "/api/events";

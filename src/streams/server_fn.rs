@@ -42,5 +42,5 @@ fn open<T>(topics: Vec<TopicName>, origin: Origin, delivery: Delivery) -> Result
     let token = find(ACCESS_TOKEN_PARAM);
     let client = context.limits.client(&parts.headers, &parts.extensions, parts.version);
     let stream = subscribe(&context, &parts.headers, token.as_deref(), client, topics, last_id, origin, delivery)?;
-    Ok(EventStream::from_sse_chunks(stream))
+    Ok(EventStream::from_sse_chunks(stream).with_heartbeat(context.settings.heartbeat()))
 }

@@ -1,0 +1,398 @@
+//! The tabs of one origin sharing one stream (browser only): the Web Lock that picks the leader,
+//! the `BroadcastChannel` it hands events over on, and the few messages they exchange. The rules
+//! (election, hand-over, dedupe, joining) are in the parent module's documentation.
+//!
+//! Messages are arrays of strings (no serialisation code in the bundle), first the kind:
+//! - `["e", id, type, data]`: an event of the leader's connection;
+//! - `["s", state]`: the leader's connection state (a [`ConnectionState`] label);
+//! - `["j", member, after]`: a tab joins, having delivered up to `after` (`""`: nothing);
+//! - `["r", member, status, state, newest, (id, type, data)...]`: the leader's answer to `member`;
+//!   `status` is `ok` (the events it missed follow), `far` (catch up yourself up to `newest`) or
+//!   `epoch` (your id is of another server run: reset at `newest`);
+//! - `["l"]`: a new leader holds the lock (tabs still waiting for an answer ask again).
+//!
+//! web-sys only has the Web Locks API behind `web_sys_unstable_apis`, so the one call needed is
+//! bound here (`LockManager::request`).
+
+use super::{
+    browser::hidden,
+    connection::Connection,
+    order::{self, Catchup, Replay, WireEvent},
+};
+use crate::streams::{names::RESET_EVENT, status::ConnectionState};
+use js_sys::{Array, Function, Promise};
+use std::{
+    cell::{Cell, RefCell},
+    mem,
+    rc::{Rc, Weak},
+};
+use wasm_bindgen::{prelude::*, JsCast};
+
+#[wasm_bindgen]
+extern "C" {
+    type LockManager;
+    #[wasm_bindgen(method)]
+    fn request(this: &LockManager, name: &str, options: &JsValue, callback: &JsValue) -> Promise;
+}
+
+/// Bumped when the messages change, so tabs of two builds never form one group.
+const PROTOCOL: &str = "pulseboard-stream/1";
+
+/// Most live events a joining tab holds while it catches up; beyond, it resets instead.
+const MAX_PENDING: usize = 4 * Replay::CAPACITY;
+
+type MessageHandler = Closure<dyn FnMut(web_sys::MessageEvent)>;
+
+/// What this tab does in the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Role {
+    /// Hidden (or stopped): takes no part.
+    Inactive,
+    /// Asked the leader what it missed; holds live events until the answer.
+    Joining,
+    /// Catching up over its own connection up to `target`, then takes the held events.
+    CatchingUp { target: String },
+    /// Delivers the leader's events.
+    Follower,
+    /// Holds the lock and the connection.
+    Leader,
+}
+
+enum Lock {
+    Idle,
+    /// Asked for; aborting the signal withdraws the request.
+    Waiting(web_sys::AbortController),
+    /// Held until this resolver is called.
+    Held(Function),
+}
+
+pub(super) struct TabGroup {
+    key: String,
+    me: String,
+    locks: LockManager,
+    channel: web_sys::BroadcastChannel,
+    on_message: RefCell<Option<MessageHandler>>,
+    role: RefCell<Role>,
+    lock: RefCell<Lock>,
+    fresh_lead: Cell<bool>,
+    /// Live events held while joining or catching up.
+    pending: RefCell<Vec<WireEvent>>,
+    overflowed: Cell<bool>,
+    /// The newest id seen on the channel or delivered here: the group's last id.
+    seen: RefCell<Option<String>>,
+    /// The leader's recent events, for tabs that join.
+    replay: RefCell<Replay>,
+}
+
+impl TabGroup {
+    /// The group of the stream at `url`; `None` where the browser lacks Web Locks or
+    /// `BroadcastChannel` (then the tab keeps its own connection).
+    pub(super) fn new(url: &str) -> Option<Self> {
+        let window = web_sys::window()?;
+        let locks = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("locks")).ok()?;
+        if locks.is_undefined() || locks.is_null() {
+            return None;
+        }
+        if !js_sys::Reflect::has(&window, &JsValue::from_str("BroadcastChannel")).unwrap_or(false) {
+            return None;
+        }
+        let key = format!("{PROTOCOL} {url}");
+        let channel = web_sys::BroadcastChannel::new(&key).ok()?;
+        let me = format!("{:x}", (js_sys::Math::random() * 9.0e15) as u64);
+        Some(Self {
+            key,
+            me,
+            locks: locks.unchecked_into(),
+            channel,
+            on_message: RefCell::new(None),
+            role: RefCell::new(Role::Inactive),
+            lock: RefCell::new(Lock::Idle),
+            fresh_lead: Cell::new(false),
+            pending: RefCell::new(Vec::new()),
+            overflowed: Cell::new(false),
+            seen: RefCell::new(None),
+            replay: RefCell::new(Replay::default()),
+        })
+    }
+
+    /// Starts taking messages for `conn` (which owns this group).
+    pub(super) fn listen(&self, conn: Weak<Connection>) {
+        let handler = MessageHandler::new(move |event: web_sys::MessageEvent| {
+            if let Some(conn) = conn.upgrade() {
+                if let (Some(group), Ok(message)) = (&conn.group, event.data().dyn_into::<Array>()) {
+                    group.on_message(&conn, &message);
+                }
+            }
+        });
+        self.channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        *self.on_message.borrow_mut() = Some(handler);
+    }
+
+    pub(super) fn role(&self) -> Role {
+        self.role.borrow().clone()
+    }
+
+    fn seen(&self) -> Option<String> {
+        self.seen.borrow().clone()
+    }
+
+    /// True once after the lock was granted: the loop starts the leader's connection.
+    pub(super) fn take_fresh_lead(&self) -> bool {
+        self.fresh_lead.replace(false)
+    }
+
+    /// The tab is visible: join the group (once) and queue for the lock (once).
+    pub(super) fn activate(&self, conn: &Rc<Connection>) {
+        if *self.role.borrow() == Role::Inactive {
+            *self.role.borrow_mut() = Role::Joining;
+            self.pending.borrow_mut().clear();
+            self.overflowed.set(false);
+            self.send_join(conn);
+        }
+        if matches!(*self.lock.borrow(), Lock::Idle) {
+            self.request_lock(Rc::downgrade(conn));
+        }
+    }
+
+    /// The tab is hidden or the stream closes: give the lock back (or leave its queue).
+    pub(super) fn deactivate(&self) {
+        *self.role.borrow_mut() = Role::Inactive;
+        self.pending.borrow_mut().clear();
+        self.fresh_lead.set(false);
+        match mem::replace(&mut *self.lock.borrow_mut(), Lock::Idle) {
+            Lock::Idle => {}
+            Lock::Waiting(controller) => controller.abort(),
+            Lock::Held(release) => {
+                let _ = release.call0(&JsValue::NULL);
+            }
+        }
+    }
+
+    pub(super) fn close(&self) {
+        self.deactivate();
+        self.channel.set_onmessage(None);
+        self.channel.close();
+        self.on_message.borrow_mut().take();
+    }
+
+    /// Leader: hands an event of its connection to the group.
+    pub(super) fn publish(&self, event: &WireEvent) {
+        self.note_seen(event);
+        self.replay.borrow_mut().push(event.clone());
+        self.post(&[
+            JsValue::from_str("e"),
+            JsValue::from_str(&event.id),
+            JsValue::from_str(&event.event_type),
+            JsValue::from_str(&event.data),
+        ]);
+    }
+
+    /// Leader: tells the group its connection's state.
+    pub(super) fn post_state(&self, state: ConnectionState) {
+        if *self.role.borrow() == Role::Leader {
+            self.post(&[JsValue::from_str("s"), JsValue::from_str(state.label())]);
+        }
+    }
+
+    /// The catch-up connection ended: reached its target, or (`false`) failed, when the tab
+    /// resets at the target as the server would on an id it can no longer resume from.
+    pub(super) fn catch_up_done(&self, conn: &Connection, reached: bool) {
+        let Role::CatchingUp { target } = self.role() else { return };
+        if !reached {
+            conn.deliver(&reset_event(&target, "history-expired"));
+        }
+        self.become_follower(conn);
+    }
+
+    fn post(&self, parts: &[JsValue]) {
+        let message: Array = parts.iter().collect();
+        let _ = self.channel.post_message(&message);
+    }
+
+    fn note_seen(&self, event: &WireEvent) {
+        let is_reset = event.event_type == RESET_EVENT;
+        if order::should_deliver(self.seen.borrow().as_deref(), &event.id, is_reset) && !event.id.is_empty() {
+            *self.seen.borrow_mut() = Some(event.id.clone());
+        }
+    }
+
+    fn send_join(&self, conn: &Connection) {
+        let after = conn.cursor.borrow().clone().unwrap_or_default();
+        self.post(&[JsValue::from_str("j"), JsValue::from_str(&self.me), JsValue::from_str(&after)]);
+    }
+
+    fn request_lock(&self, conn: Weak<Connection>) {
+        let Ok(controller) = web_sys::AbortController::new() else { return };
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &controller.signal());
+        // Called by the browser when the lock is granted; the lock is held until the promise it
+        // returns settles. (A request withdrawn before that never calls it; the closure is freed
+        // when the page goes.)
+        let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+            let mut release = None;
+            let held = Promise::new(&mut |resolve, _reject| release = Some(resolve));
+            let Some(release) = release else { return held.into() };
+            match conn.upgrade() {
+                Some(conn) if conn.group.is_some() => {
+                    if let Some(group) = &conn.group {
+                        group.on_granted(&conn, release);
+                    }
+                }
+                _ => {
+                    let _ = release.call0(&JsValue::NULL);
+                }
+            }
+            held.into()
+        });
+        let request = self.locks.request(&self.key, &options, &granted);
+        // Withdrawing rejects the request's promise (AbortError): expected, not an error.
+        leptos::task::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(request).await;
+        });
+        *self.lock.borrow_mut() = Lock::Waiting(controller);
+    }
+
+    fn on_granted(&self, conn: &Connection, release: Function) {
+        let waiting = matches!(*self.lock.borrow(), Lock::Waiting(_));
+        if !waiting || conn.stopped.get() || hidden() {
+            // Withdrawn, stopped or hidden meanwhile: give it straight back (and ask again
+            // when visible).
+            let _ = release.call0(&JsValue::NULL);
+            if waiting {
+                *self.lock.borrow_mut() = Lock::Idle;
+                conn.wake();
+            }
+            return;
+        }
+        *self.lock.borrow_mut() = Lock::Held(release);
+        // Resume no later than any tab got to (the group's last id, or this tab's own cursor if
+        // that is earlier): the replayed window is deduped, never skipped. Held events are
+        // dropped: the connection brings them again, in order.
+        let from = order::earlier(conn.cursor.borrow().as_deref(), self.seen.borrow().as_deref()).map(str::to_string);
+        self.replay.borrow_mut().restart(from.as_deref());
+        *conn.resume.borrow_mut() = from;
+        *self.role.borrow_mut() = Role::Leader;
+        self.pending.borrow_mut().clear();
+        self.fresh_lead.set(true);
+        self.post(&[JsValue::from_str("l")]);
+        // A catch-up connection in progress gives way to the leader's.
+        conn.interrupt();
+        conn.wake();
+    }
+
+    fn on_message(&self, conn: &Connection, message: &Array) {
+        let text = |i: u32| message.get(i).as_string().unwrap_or_default();
+        match text(0).as_str() {
+            "e" => {
+                let event = WireEvent { id: text(1), event_type: text(2), data: text(3) };
+                self.note_seen(&event);
+                match self.role() {
+                    Role::Inactive => {}
+                    Role::Joining | Role::CatchingUp { .. } => self.hold(event),
+                    Role::Follower | Role::Leader => conn.deliver(&event),
+                }
+            }
+            "s" => {
+                if matches!(self.role(), Role::Joining | Role::CatchingUp { .. } | Role::Follower) {
+                    if let Some(state) = state_from_label(&text(1)) {
+                        conn.set_state(state);
+                    }
+                }
+            }
+            "j" if self.role() == Role::Leader => self.answer_join(conn, &text(1), &text(2)),
+            "r" if self.role() == Role::Joining && text(1) == self.me => self.on_answer(conn, message),
+            "l" if self.role() == Role::Joining => self.send_join(conn),
+            _ => {}
+        }
+    }
+
+    fn hold(&self, event: WireEvent) {
+        let mut pending = self.pending.borrow_mut();
+        if pending.len() < MAX_PENDING {
+            pending.push(event);
+        } else {
+            self.overflowed.set(true);
+        }
+    }
+
+    fn answer_join(&self, conn: &Connection, member: &str, after: &str) {
+        let after = (!after.is_empty()).then_some(after);
+        let replay = self.replay.borrow();
+        let newest =
+            replay.newest().map(str::to_string).or_else(|| self.seen()).or_else(|| conn.cursor.borrow().clone());
+        let (status, events) = match replay.since(after) {
+            Catchup::Events(events) => ("ok", events),
+            Catchup::TooOld => ("far", Vec::new()),
+            Catchup::OtherEpoch => ("epoch", Vec::new()),
+        };
+        let mut parts = vec![
+            JsValue::from_str("r"),
+            JsValue::from_str(member),
+            JsValue::from_str(status),
+            JsValue::from_str(conn.state().label()),
+            JsValue::from_str(newest.as_deref().unwrap_or_default()),
+        ];
+        for event in &events {
+            parts.extend([&event.id, &event.event_type, &event.data].map(|s| JsValue::from_str(s)));
+        }
+        self.post(&parts);
+    }
+
+    fn on_answer(&self, conn: &Connection, message: &Array) {
+        let text = |i: u32| message.get(i).as_string().unwrap_or_default();
+        if let Some(state) = state_from_label(&text(3)) {
+            conn.set_state(state);
+        }
+        let newest = text(4);
+        match text(2).as_str() {
+            "far" if !newest.is_empty() => {
+                *self.role.borrow_mut() = Role::CatchingUp { target: newest };
+                conn.wake();
+            }
+            "epoch" if !newest.is_empty() => {
+                conn.deliver(&reset_event(&newest, "unknown-id"));
+                self.become_follower(conn);
+            }
+            _ => {
+                let mut i = 5;
+                while i + 2 < message.length() {
+                    conn.deliver(&WireEvent { id: text(i), event_type: text(i + 1), data: text(i + 2) });
+                    i += 3;
+                }
+                self.become_follower(conn);
+            }
+        }
+    }
+
+    /// Takes the held events (each through the dedupe rule) and follows the leader from now on.
+    fn become_follower(&self, conn: &Connection) {
+        *self.role.borrow_mut() = Role::Follower;
+        let pending = mem::take(&mut *self.pending.borrow_mut());
+        if self.overflowed.replace(false) {
+            // More arrived than could be held: what was dropped cannot be told apart.
+            let at = self.seen().unwrap_or_default();
+            conn.deliver(&reset_event(&at, "history-expired"));
+            return;
+        }
+        for event in &pending {
+            conn.deliver(event);
+        }
+    }
+}
+
+/// A `reset` made in the tab, exactly as the server would send it.
+fn reset_event(id: &str, reason: &str) -> WireEvent {
+    WireEvent { id: id.to_string(), event_type: RESET_EVENT.to_string(), data: format!("{{\"reason\":\"{reason}\"}}") }
+}
+
+fn state_from_label(label: &str) -> Option<ConnectionState> {
+    [
+        ConnectionState::Live,
+        ConnectionState::Paused,
+        ConnectionState::Connecting,
+        ConnectionState::Reconnecting,
+        ConnectionState::Offline,
+    ]
+    .into_iter()
+    .find(|state| state.label() == label)
+}
