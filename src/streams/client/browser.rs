@@ -41,10 +41,14 @@ pub(super) async fn watchdog(last_bytes: Rc<Cell<f64>>, limit_ms: Option<u64>) {
 pub(super) async fn fetch(
     url: &str,
     last_id: Option<&str>,
+    authorization: Option<&str>,
     controller: Option<&web_sys::AbortController>,
 ) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("accept", crate::streams::CONTENT_TYPE)?;
+    if let Some(authorization) = authorization {
+        headers.set("authorization", authorization)?;
+    }
     if let Some(id) = last_id {
         headers.set("last-event-id", id)?;
     }

@@ -47,6 +47,8 @@ pub(super) struct Connection {
     kick: Cell<bool>,
     window_listeners: RefCell<Vec<WindowListenerHandle>>,
     pub(super) group: Option<TabGroup>,
+    /// The subscribe token this connection sends, once a 401 or an `auth-expired` asked for one.
+    token: crate::streams::client_token::TokenSlot,
 }
 
 impl Connection {
@@ -183,6 +185,7 @@ fn open(url: String, resume_from: Option<String>) -> Rc<Connection> {
         kick: Cell::new(false),
         window_listeners: RefCell::new(Vec::new()),
         group: TabGroup::new(&url),
+        token: Default::default(),
     });
     if let Some(group) = &conn.group {
         group.listen(Rc::downgrade(&conn));
@@ -351,7 +354,8 @@ async fn run(weak: Weak<Connection>, mut wakes: mpsc::UnboundedReceiver<()>) {
 async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -> Outcome {
     let controller = web_sys::AbortController::new().ok();
     *conn.abort.borrow_mut() = controller.clone();
-    let response = match fetch(&conn.url, from.as_deref(), controller.as_ref()).await {
+    let authorization = conn.token.authorization();
+    let response = match fetch(&conn.url, from.as_deref(), authorization.as_deref(), controller.as_ref()).await {
         Ok(response) => response,
         Err(_) => return Outcome::Dropped { was_live: false },
     };
@@ -361,6 +365,10 @@ async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -
         headers.get("content-type").ok().flatten().is_some_and(|t| t.starts_with(crate::streams::CONTENT_TYPE));
     let heartbeat_ms =
         headers.get(crate::streams::HEARTBEAT_HEADER).ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    // A stream that needs a token: fetch one (once) and go again from the same point.
+    if status == 401 && conn.token.refresh().await {
+        return Outcome::Dropped { was_live: false };
+    }
     if status == 204 || (400..500).contains(&status) {
         leptos::logging::warn!("stream {} refused with status {status}", conn.url);
         return Outcome::Refused;
@@ -376,6 +384,7 @@ async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -
     if until.is_none() {
         conn.report(ConnectionState::Live);
     }
+    conn.token.accepted();
 
     let mut tap = RetryTap::default();
     let retry = Rc::new(Cell::new(None::<u32>));
@@ -415,6 +424,11 @@ async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -
         }
         let Some(Ok(event)) = next else { break };
         if conn.stopped.get() {
+            break;
+        }
+        // The token ran out: a fresh one, then resume from the last id (the notice has no id).
+        if event.event == crate::streams::client_token::AUTH_EXPIRED_EVENT {
+            conn.token.refresh().await;
             break;
         }
         let event = WireEvent { id: event.id, event_type: event.event, data: event.data };
