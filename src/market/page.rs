@@ -6,7 +6,7 @@
 //!
 //! Sorted by a column that moves (last, change, volume), the rows are put in order when the user
 //! sorts, on request ("Sort now") and every [`RESORT_EVERY_MS`], but not while the pointer or the
-//! focus is on the board: a row does not slide away under the pointer.
+//! focus is on the rows: a row does not slide away under the pointer.
 
 use super::{
     api::{market_snapshot, MarketView, QuoteEvents},
@@ -161,7 +161,7 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
     let sort_note = move || {
         sort.get().0.moves().then(|| {
             format!(
-                "Order updates every {}, not while the pointer or focus is on the board.",
+                "Order updates every {}, not while the pointer or focus is on the rows.",
                 units::duration_ms(RESORT_EVERY_MS.into())
             )
         })
@@ -199,12 +199,7 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
             </Show>
         </div>
         <div class="table-scroll">
-            <table class="board"
-                on:pointerenter=move |_| held.update_value(|h| h.0 = true)
-                on:pointerleave=move |_| held.update_value(|h| h.0 = false)
-                on:focusin=move |_| held.update_value(|h| h.1 = true)
-                on:focusout=move |_| held.update_value(|h| h.1 = false)
-            >
+            <table class="board">
                 <thead>
                     <tr>
                         {header("Symbol", SortBy::Symbol)}
@@ -217,7 +212,13 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
                         <th scope="col">"Screen reader"</th>
                     </tr>
                 </thead>
-                <tbody>
+                // The rows, not the headers: a click on a header sorts at once anyway.
+                <tbody
+                    on:pointerenter=move |_| held.update_value(|h| h.0 = true)
+                    on:pointerleave=move |_| held.update_value(|h| h.0 = false)
+                    on:focusin=move |_| held.update_value(|h| h.1 = true)
+                    on:focusout=move |_| held.update_value(|h| h.1 = false)
+                >
                     <For each=move || order.get() key=|symbol| symbol.clone() let:symbol>
                         {rows.with_value(|r| r.get(&symbol).copied()).map(|row| view! { <QuoteRow row watched/> })}
                     </For>
