@@ -59,7 +59,7 @@ pub fn stall_line(sample: &StallSample, rss_base_kib: u64, tcp_base_kib: u64, st
 pub fn live_markdown(results: &[LiveResult]) -> String {
     let mut out = String::from(
         "| ticks/s asked | symbols | subs | ticks/s achieved | achieved | other events/s | updates delivered/s | per sub/s min / mean / max | conflated/s | staleness p50 ms | p99 ms | max ms | bad | resets | out of order |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let s = &r.span;
@@ -88,7 +88,7 @@ pub fn live_markdown(results: &[LiveResult]) -> String {
     }
     out.push_str(
         "\n| ticks/s asked | subs | window s | /metrics round trip ms | received MB/s | received MB/h per sub (a tab) | bytes per quote event | server CPU s | server CPU % of a core | tool CPU s | RSS base MiB | RSS KiB/live sub (connected) | (window max) | kernel TCP KiB/live sub | connect s | connect failed | streams ended |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let s = &r.span;

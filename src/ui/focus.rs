@@ -3,10 +3,12 @@
 //! Browsers then drop focus to `<body>`, and a keyboard user starts again from the top.
 //!
 //! In the browser only: the element focused last is remembered with its ancestors (a removed
-//! element keeps only its detached ones). When a change to the document leaves focus on
-//! `<body>` while that element is gone, focus moves to the nearest ancestor still in the page
-//! that holds a focusable element, preferring one like the lost control (same id, or same tag and
-//! name, as a re-rendered Show button is), never above `<main>`. If no such element is there yet
+//! element keeps only its detached ones); a pointer press forgets it (the user then chooses where
+//! focus goes, a click on blank page included). When a change to the document leaves focus on
+//! `<body>`, focus goes back to that element if it is in the page again (a node the renderer
+//! moved loses focus too), or else to the nearest ancestor still in the page that holds a
+//! focusable element, preferring one like the lost control (same id, or same tag and name, as a
+//! re-rendered Show button is), never above `<main>`. If no such element is there yet
 //! (the page is loading what the action asked for), later changes try again for a few seconds.
 //! Hand-written: no crate we know does this for a Leptos page.
 
@@ -93,15 +95,15 @@ mod browser {
         let target = FOCUSED.with(|f| {
             let mut slot = f.borrow_mut();
             let focused = slot.as_mut()?;
-            if focused.element.is_connected() {
-                return None;
-            }
             let now = js_sys::Date::now();
             if focused.lost_at.is_nan() {
                 focused.lost_at = now;
             } else if now - focused.lost_at > PATIENCE_MS {
                 *slot = None;
                 return None;
+            }
+            if focused.element.is_connected() {
+                return focused.element.clone().dyn_into::<HtmlElement>().ok();
             }
             replacement(focused)
         });
@@ -120,6 +122,9 @@ mod browser {
         });
         let _ = document.add_event_listener_with_callback("focusin", on_focus.as_ref().unchecked_ref());
         on_focus.forget();
+        let on_press = Closure::<dyn Fn()>::new(|| FOCUSED.with(|f| *f.borrow_mut() = None));
+        let _ = document.add_event_listener_with_callback("pointerdown", on_press.as_ref().unchecked_ref());
+        on_press.forget();
         let on_change = Closure::<dyn Fn()>::new(after_change);
         let Ok(observer) = web_sys::MutationObserver::new(on_change.as_ref().unchecked_ref()) else { return };
         on_change.forget();
