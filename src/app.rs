@@ -1,4 +1,6 @@
-//! The app shell: document, header (navigation, connection status), routes and the 404 page.
+//! The app shell: document, header (navigation, connection status, theme), routes and the 404
+//! page. The shell renders the theme the user picked (from its cookie) into the server's HTML, and
+//! says when the page has hydrated (`data-hydrated`, [`Hydrated`]).
 
 use crate::{
     inspector::InspectorPage,
@@ -6,7 +8,7 @@ use crate::{
     market::MarketsPage,
     monitor::MonitorPage,
     streams::status::{ConnectionIndicator, ConnectionRegistry},
-    ui::ThemeToggle,
+    ui::{keep_focus, Hydrated, ThemeState, ThemeToggle},
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -41,11 +43,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     ConnectionRegistry::provide();
-    let dark = RwSignal::new(false);
+    let theme = ThemeState::provide();
     // Effects run only in the browser, after hydration: the attribute tells tests (and curious
-    // users in devtools) that the page is interactive.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    // users in devtools) that the page is interactive; pages' stream states read it too.
+    let Hydrated(hydrated) = Hydrated::provide();
+    Effect::new(move |_| keep_focus());
 
     view! {
         <Stylesheet id="leptos" href="/pkg/pulseboard.css"/>
@@ -53,7 +55,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <div
                 class="app"
-                data-theme=move || if dark.get() { "dark" } else { "light" }
+                data-theme=move || theme.effective().as_str()
+                data-theme-source=move || theme.source()
                 data-hydrated=move || hydrated.get().then_some("true")
             >
                 <header class="top">
@@ -65,7 +68,7 @@ pub fn App() -> impl IntoView {
                         <A href="/inspect">"Inspector"</A>
                     </nav>
                     <ConnectionIndicator/>
-                    <ThemeToggle dark/>
+                    <ThemeToggle theme/>
                 </header>
                 <main>
                     <Routes fallback=NotFound>

@@ -1,13 +1,14 @@
 //! The JSON the benchmark reads from pulseboard's public HTTP API (`GET /api/market/snapshot`, the
-//! `quote` events of `GET /api/streams/quotes`): a client's own view of the wire, written here
-//! rather than borrowed from the server's types, as any outside client would. Every field a quote
+//! `quote` events of `GET /api/streams/quotes`, each the change one tick made: the figures and the
+//! number of the sparkline's newest point, whose price is `last`): a client's own view of the
+//! wire, written here rather than borrowed from the server's types, as any outside client would. Every field a quote
 //! carries is read, so a live subscriber pays the parse a real client pays, and a renamed or
 //! missing field makes the quote count as bad instead of passing unnoticed. Fields the benchmark
 //! never looks at (`quotes` and `as_of` of the snapshot) are skipped.
 
 use serde::Deserialize;
 
-/// One `quote` event of `GET /api/streams/quotes`: a symbol's state after its newest tick.
+/// One `quote` event of `GET /api/streams/quotes`: a symbol's figures after its newest tick.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
 pub struct Quote {
@@ -16,12 +17,12 @@ pub struct Quote {
     pub open: f64,
     pub high: f64,
     pub low: f64,
-    /// Cumulative traded volume: only grows.
+    /// Traded volume of the session: only grows within one (and `ts_ms` grows across them).
     pub volume: u64,
-    /// Milliseconds since the Unix epoch of the last tick.
+    /// Milliseconds since the Unix epoch of the newest tick.
     pub ts_ms: i64,
-    /// Recent prices, oldest first (a point per second, one minute).
-    pub spark: Vec<f64>,
+    /// Number of the sparkline's newest point (its price is `last`).
+    pub point: u64,
 }
 
 /// `GET /api/market/snapshot`, reduced to what the benchmark needs: every symbol the market has.
@@ -36,7 +37,7 @@ mod tests {
 
     /// A quote as the server sends it (field order and number formats of serde_json).
     const QUOTE: &str = r#"{"symbol":"BRK.B","last":101.25,"open":100.0,"high":102.5,"low":99.75,
-        "volume":1234,"ts_ms":1763800000123,"spark":[100.0,101.0,101.25]}"#;
+        "volume":1234,"ts_ms":1763800000123,"point":17}"#;
 
     #[test]
     fn a_quote_of_the_contract_is_read_whole() {
@@ -51,7 +52,7 @@ mod tests {
                 low: 99.75,
                 volume: 1234,
                 ts_ms: 1_763_800_000_123,
-                spark: vec![100.0, 101.0, 101.25],
+                point: 17,
             }
         );
     }

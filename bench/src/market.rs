@@ -29,8 +29,8 @@ pub struct MarketPlan {
     pub symbols: Option<Vec<String>>,
     pub seed: u64,
     pub history_events: usize,
-    /// Least time from the server's start to measuring: each quote carries a sparkline of one
-    /// point per second for a minute, so quotes reach their steady size after 60 s.
+    /// Least time from the server's start to measuring (quote events are of a steady size from
+    /// the start now; the snapshot's sparklines fill in 60 s, and the histories must fill too).
     pub warmup_min: Duration,
     /// Most time to wait, beyond `warmup_min`, for the quote histories to be full.
     pub warmup_more: Duration,

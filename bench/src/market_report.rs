@@ -87,18 +87,20 @@ pub fn live_markdown(results: &[LiveResult]) -> String {
         ));
     }
     out.push_str(
-        "\n| ticks/s asked | subs | window s | /metrics round trip ms | received MB/s | server CPU s | server CPU % of a core | tool CPU s | RSS base MiB | RSS KiB/live sub (connected) | (window max) | kernel TCP KiB/live sub | connect s | connect failed | streams ended |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "\n| ticks/s asked | subs | window s | /metrics round trip ms | received MB/s | received MB/h per sub (a tab) | bytes per quote event | server CPU s | server CPU % of a core | tool CPU s | RSS base MiB | RSS KiB/live sub (connected) | (window max) | kernel TCP KiB/live sub | connect s | connect failed | streams ended |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let s = &r.span;
         out.push_str(&format!(
-            "| {} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} % | {:.2} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |\n",
+            "| {} | {} | {:.2} | {:.0} | {:.2} | {:.1} | {:.0} | {:.2} | {:.0} % | {:.2} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |\n",
             r.rate,
             r.connect.connected,
             s.secs,
             s.round_trip * 1000.0,
             s.per_sec(r.delivered.bytes as f64) / 1e6,
+            per_tab_per_hour(s.per_sec(r.delivered.bytes as f64), r.connect.connected) / 1e6,
+            per_event(r.delivered.bytes, r.delivered.updates),
             s.server_cpu,
             s.per_sec(s.server_cpu) * 100.0,
             s.tool_cpu,
@@ -112,6 +114,25 @@ pub fn live_markdown(results: &[LiveResult]) -> String {
         ));
     }
     out
+}
+
+/// What one subscriber (a browser tab showing every symbol) receives in an hour at `per_sec`
+/// bytes a second shared by `subscribers`.
+pub fn per_tab_per_hour(per_sec: f64, subscribers: usize) -> f64 {
+    if subscribers == 0 {
+        0.0
+    } else {
+        per_sec / subscribers as f64 * 3600.0
+    }
+}
+
+/// Wire bytes (SSE framing included) per quote event received.
+pub fn per_event(bytes: u64, events: u64) -> f64 {
+    if events == 0 {
+        0.0
+    } else {
+        bytes as f64 / events as f64
+    }
 }
 
 /// The stall run: summary, the memory series, and what the resumed subscribers got.
@@ -193,5 +214,13 @@ mod tests {
         assert_eq!(spread_per_sec(&[10, 20, 30], 10.0), (1.0, 2.0, 3.0));
         assert_eq!(spread_per_sec(&[], 10.0), (0.0, 0.0, 0.0));
         assert_eq!(spread_per_sec(&[5], 0.0), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn bytes_per_tab_per_hour_and_per_event() {
+        assert_eq!(per_tab_per_hour(2000.0, 10), 720_000.0);
+        assert_eq!(per_tab_per_hour(2000.0, 0), 0.0);
+        assert_eq!(per_event(1500, 10), 150.0);
+        assert_eq!(per_event(1500, 0), 0.0);
     }
 }

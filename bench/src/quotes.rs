@@ -65,7 +65,7 @@ pub fn classify(event: &SseEvent<'_>, symbols: &[String]) -> Seen {
 }
 
 /// Latest-wins never goes back: per symbol, `(ts_ms, volume)` only grows (volume is the
-/// cumulative traded volume). Returns false for a quote older than the newest one seen so far
+/// session's traded volume: it starts again only when a new session opens, at a later `ts_ms`). Returns false for a quote older than the newest one seen so far
 /// (which stays the reference).
 pub fn in_order(newest: &mut Option<(i64, u64)>, quote: &Quote) -> bool {
     let now = (quote.ts_ms, quote.volume);
@@ -283,7 +283,7 @@ mod tests {
     use super::*;
 
     fn quote(symbol: &str, ts_ms: i64, volume: u64) -> Quote {
-        Quote { symbol: symbol.into(), last: 1.0, open: 1.0, high: 1.0, low: 1.0, volume, ts_ms, spark: vec![1.0] }
+        Quote { symbol: symbol.into(), last: 1.0, open: 1.0, high: 1.0, low: 1.0, volume, ts_ms, point: 1 }
     }
 
     fn symbols() -> Vec<String> {

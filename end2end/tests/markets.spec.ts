@@ -85,6 +85,95 @@ test('columns sort, the whole column in order', async ({ page, request }) => {
   await expect(names).toHaveText(symbols);
 });
 
+/// Publishes ticks of our own symbols through the ticks topic (the simulator never moves them).
+async function publishTicks(request: import('@playwright/test').APIRequestContext, prices: Record<string, number>) {
+  for (const [symbol, price] of Object.entries(prices)) {
+    const tick = { symbol, price, volume: 100, timestamp: Date.now() };
+    const response = await request.post('/api/publish?topic=ticks', { data: JSON.stringify(tick) });
+    expect(response.status(), await response.text()).toBe(200);
+  }
+}
+
+test('sorted by a moving column, rows stay put under the pointer and re-sort later or on request', async ({ page, request }) => {
+  const tag = String(Date.now() % 100000).padStart(5, '0');
+  const [a, b, c] = ['A', 'B', 'C'].map((letter) => `R${tag}${letter}`);
+  await publishTicks(request, { [a]: 10, [b]: 20, [c]: 30 });
+  await page.goto(`/markets?symbols=${a}&symbols=${b}&symbols=${c}`);
+  await hydrated(page);
+  const names = rows(page).locator('th');
+  await page.getByRole('button', { name: /^Last(?! minute)/ }).click();
+  await expect(names).toHaveText([c, b, a]);
+  await expect(page.locator('.sort-note')).toContainText('every 5 s');
+
+  // The pointer rests on the board while the prices turn the order round.
+  await page.locator('table.board tbody').hover();
+  await publishTicks(request, { [a]: 50, [b]: 40, [c]: 5 });
+  await expect(rows(page).locator('td.last')).toHaveText(['5.00', '40.00', '50.00']);
+  // Longer than the cadence: the rows did not move.
+  for (let i = 0; i < 14; i++) {
+    expect(await names.allTextContents()).toEqual([c, b, a]);
+    await page.waitForTimeout(500);
+  }
+  // Pointer off the board: the next round puts them in order by itself.
+  await page.locator('h1').hover();
+  await expect(names).toHaveText([a, b, c], { timeout: 8_000 });
+
+  // "Sort now" does it at once. Focus on a row holds the order as the pointer does.
+  await page.locator('table.board tbody').hover();
+  await rows(page).first().getByRole('button', { name: /^Announce/ }).focus();
+  await publishTicks(request, { [a]: 1, [b]: 2, [c]: 3 });
+  await expect(rows(page).locator('td.last')).toHaveText(['1.00', '2.00', '3.00']);
+  await page.waitForTimeout(5_500);
+  await expect(names).toHaveText([a, b, c]);
+  await page.getByRole('button', { name: 'Sort now' }).click();
+  await expect(names).toHaveText([c, b, a], { timeout: 1_000 });
+});
+
+test('volume reads like a trading board', async ({ page }) => {
+  await page.goto('/markets?symbols=ACME');
+  await hydrated(page);
+  const volume = rows(page).first().locator('td.volume');
+  await expect(volume).toHaveText(/^\d+(\.\d+)? (k|M|B)$/, { timeout: 20_000 });
+  await expect(volume).toHaveAttribute('title', /^\d+ traded this session$/);
+});
+
+test('the Announce control says what it does', async ({ page }) => {
+  await page.goto('/markets?symbols=ACME');
+  await hydrated(page);
+  const announce = page.getByRole('button', { name: "Announce ACME's price" });
+  await expect(announce).toHaveAccessibleDescription(/screen reader reads that symbol's price aloud/);
+  await expect(page.getByRole('columnheader', { name: 'Screen reader' })).toBeVisible();
+  await announce.click();
+  await expect(announce).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.locator('[aria-live="polite"].sr-only')).toHaveText(/^ACME \d+\.\d\d, [+-]\d+\.\d\d %$/, { timeout: 10_000 });
+});
+
+test('quote events carry the change, not the whole sparkline', async ({ page }) => {
+  await page.goto('/markets?symbols=ACME');
+  await hydrated(page);
+  const events = await page.evaluate(
+    () =>
+      new Promise<any[]>((done) => {
+        const source = new EventSource('/api/streams/quotes?symbols=ACME');
+        const seen: any[] = [];
+        source.addEventListener('quote', (e) => {
+          seen.push(JSON.parse((e as MessageEvent).data));
+          if (seen.length === 5) {
+            source.close();
+            done(seen);
+          }
+        });
+      }),
+  );
+  for (const event of events) {
+    expect(Object.keys(event).sort()).toEqual(['high', 'last', 'low', 'open', 'point', 'symbol', 'ts_ms', 'volume']);
+  }
+  // The snapshot still has the whole series.
+  const snapshot = await (await page.request.get('/api/market/snapshot?symbols=ACME')).json();
+  expect(snapshot.quotes[0].spark.length).toBeGreaterThan(1);
+  expect(snapshot.session_secs).toBe(3600);
+});
+
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
   test('the board holds current prices and sparklines', async ({ page }) => {

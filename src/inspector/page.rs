@@ -63,7 +63,7 @@ fn LiveTopic(snapshot: TopicHistory, on_reset: Callback<()>) -> impl IntoView {
     view! {
         <p class="stream-state">
             "Stream of "<code>{topic}</code>": "
-            <span class="state" data-state=move || state.get().label()>{move || state.get().label()}</span>
+            <span class="state" data-state=move || state.get().label()>{crate::ui::live_label(move || state.get().label())}</span>
         </p>
         <Show
             when=move || events.with(|list| !list.is_empty())

@@ -171,7 +171,7 @@ fn JobBoard(
 
     view! {
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">{move || announcement.get()}</div>
-        <p class="stream-state">"Updates: "<span class="state">{move || connection.get().label()}</span>
+        <p class="stream-state">"Updates: "<span class="state">{crate::ui::live_label(move || connection.get().label())}</span>
             {move || (connection.get() == ConnectionState::Offline).then_some(" (reload the page to see new progress)")}
         </p>
         <Show

@@ -5,7 +5,7 @@
 //! (`?symbols=ACME`), or indexed (`?symbols[0]=ACME&symbols[1]=BOLT`, what server_fn's client
 //! sends). A symbol the board does not know is refused with 400, naming it.
 
-use super::model::Quote;
+use super::model::{Quote, QuoteChange};
 use crate::{
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
@@ -20,6 +20,8 @@ pub struct MarketView {
     /// Every symbol the board knows, for the picker.
     pub symbols: Vec<String>,
     pub as_of: String,
+    /// Length of a trading session, seconds (`market-session-secs`): what "change" is since.
+    pub session_secs: u64,
 }
 
 /// The board now. `GET /api/market/snapshot?symbols=ACME&symbols=BOLT`.
@@ -29,14 +31,19 @@ pub async fn market_snapshot(#[server(default)] symbols: Vec<String>) -> Result<
     let state = expect_context::<crate::state::AppState>();
     let chosen = server::checked(&state, symbols).await?;
     let (quotes, all, as_of) = state.market.snapshot(&chosen).await;
-    Ok(MarketView { quotes, symbols: all, as_of: as_of.to_string() })
+    let session_secs = state.settings.market.session_secs;
+    Ok(MarketView { quotes, symbols: all, as_of: as_of.to_string(), session_secs })
 }
 
-/// Quotes of the chosen symbols (all when none), latest wins: a client that cannot keep up gets
-/// each symbol's newest quote, never a backlog. `GET /api/streams/quotes?symbols=ACME`.
+/// Changes of the chosen symbols' quotes (all when none), latest wins: a client that cannot keep
+/// up gets each symbol's newest change, never a backlog. Each carries the figures whole and the
+/// sparkline's newest point (see [`QuoteChange`]); the series itself comes with the snapshot.
+/// `GET /api/streams/quotes?symbols=ACME`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "quotes")]
 #[middleware(tower::util::MapRequestLayer::new(server::index_symbols))]
-pub async fn quote_events(#[server(default)] symbols: Vec<String>) -> Result<EventStream<Json<Quote>>, RequestError> {
+pub async fn quote_events(
+    #[server(default)] symbols: Vec<String>,
+) -> Result<EventStream<Json<QuoteChange>>, RequestError> {
     use crate::{
         market::feed::quote_topic,
         streams::{open_stream_with, Delivery},

@@ -1,7 +1,9 @@
-//! The server's per-symbol state: last, open, high, low, volume and a one-minute sparkline, and
-//! the checks every tick passes before it may touch it (server only).
+//! The server's per-symbol state: last, the session's open, high, low and volume, a one-minute
+//! sparkline with numbered points, and the checks every tick passes before it may touch it
+//! (server only). A tick yields the change it made ([`QuoteChange`]), which is what is published;
+//! the whole state with its sparkline is built only for a snapshot.
 
-use super::model::{Quote, Tick, SPARK_POINTS};
+use super::model::{Quote, QuoteChange, Tick, SPARK_POINTS};
 use std::collections::{BTreeMap, VecDeque};
 
 pub const MAX_SYMBOL_LEN: usize = 12;
@@ -66,18 +68,31 @@ struct SymbolState {
     spark: VecDeque<f64>,
     /// Second (since the epoch) of the newest sparkline point.
     spark_second: i64,
+    /// The session the quote's open, high, low and volume belong to.
+    session: i64,
 }
 
 /// All symbols' quotes.
-#[derive(Default)]
 pub struct Board {
     symbols: BTreeMap<String, SymbolState>,
+    session: Session,
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Self::new(Session::default())
+    }
 }
 
 impl Board {
-    /// Applies a checked tick; returns the symbol's new quote.
-    pub fn apply(&mut self, tick: &Tick) -> Quote {
+    pub fn new(session: Session) -> Self {
+        Self { symbols: BTreeMap::new(), session }
+    }
+
+    /// Applies a checked tick; returns what it changed (the event the stream sends).
+    pub fn apply(&mut self, tick: &Tick) -> QuoteChange {
         let second = tick.timestamp.div_euclid(1000);
+        let session = self.session.number(tick.timestamp);
         let state = self.symbols.entry(tick.symbol.clone()).or_insert_with(|| SymbolState {
             quote: Quote {
                 symbol: tick.symbol.clone(),
@@ -88,16 +103,25 @@ impl Board {
                 volume: 0,
                 ts_ms: tick.timestamp,
                 spark: Vec::new(),
+                point: 0,
             },
             spark: VecDeque::with_capacity(SPARK_POINTS),
             spark_second: i64::MIN,
+            session,
         });
         let quote = &mut state.quote;
+        // A new session opens at its first trade (a tick of an earlier session, from an outside
+        // feed, counts in the current one).
+        if session > state.session {
+            state.session = session;
+            (quote.open, quote.high, quote.low, quote.volume) = (tick.price, tick.price, tick.price, 0);
+        }
         quote.last = tick.price;
         quote.high = quote.high.max(tick.price);
         quote.low = quote.low.min(tick.price);
         quote.volume = quote.volume.saturating_add(tick.volume);
-        quote.ts_ms = tick.timestamp;
+        // The newest tick's time: a late tick from an outside feed does not turn the clock back.
+        quote.ts_ms = quote.ts_ms.max(tick.timestamp);
         // One point per second: a new second adds a point, later ticks in it move that point.
         if second > state.spark_second || state.spark.is_empty() {
             if state.spark.len() == SPARK_POINTS {
@@ -105,19 +129,44 @@ impl Board {
             }
             state.spark.push_back(tick.price);
             state.spark_second = second;
+            quote.point += 1;
         } else if let Some(point) = state.spark.back_mut() {
             *point = tick.price;
         }
-        quote.spark = state.spark.iter().copied().collect();
-        quote.clone()
+        quote.as_change()
     }
 
+    /// A symbol's whole state, sparkline included (the snapshot's).
     pub fn quote(&self, symbol: &str) -> Option<Quote> {
-        self.symbols.get(symbol).map(|s| s.quote.clone())
+        self.symbols.get(symbol).map(|s| Quote { spark: s.spark.iter().copied().collect(), ..s.quote.clone() })
     }
 
     pub fn symbols(&self) -> Vec<String> {
         self.symbols.keys().cloned().collect()
+    }
+}
+
+/// The trading session's schedule: sessions of a fixed length, aligned to the Unix epoch (one of
+/// 3600 s opens on every hour, UTC). Each opens at its first trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub length_ms: i64,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::from_secs(3600)
+    }
+}
+
+impl Session {
+    pub fn from_secs(secs: u64) -> Self {
+        Self { length_ms: (secs.max(1) as i64).saturating_mul(1000) }
+    }
+
+    /// Which session `ts_ms` falls in.
+    pub fn number(self, ts_ms: i64) -> i64 {
+        ts_ms.div_euclid(self.length_ms)
     }
 }
 
@@ -153,7 +202,8 @@ mod tests {
         let mut board = Board::default();
         board.apply(&tick("ACME", 100.0, 10, NOW));
         board.apply(&tick("ACME", 104.0, 5, NOW + 10));
-        let q = board.apply(&tick("ACME", 98.0, 1, NOW + 20));
+        board.apply(&tick("ACME", 98.0, 1, NOW + 20));
+        let q = board.quote("ACME").unwrap();
         assert_eq!((q.open, q.high, q.low, q.last, q.volume), (100.0, 104.0, 98.0, 98.0, 16));
         assert!((q.change() + 2.0).abs() < 1e-12);
         assert!((q.change_pct() + 2.0).abs() < 1e-12);
@@ -170,6 +220,36 @@ mod tests {
         assert_eq!(q.spark.len(), SPARK_POINTS);
         assert_eq!(q.spark.first(), Some(&41.5));
         assert_eq!(q.spark.last(), Some(&100.5));
+        assert_eq!(q.point, 100, "one numbered point per second");
+    }
+
+    #[test]
+    fn changes_merged_on_the_snapshot_give_the_board_s_own_state() {
+        let mut board = Board::default();
+        board.apply(&tick("X", 10.0, 1, NOW));
+        let mut page = board.quote("X").unwrap();
+        for n in 1..200i64 {
+            let change = board.apply(&tick("X", 10.0 + (n % 7) as f64, 2, NOW + n * 400));
+            page.merge(&change);
+        }
+        assert_eq!(page, board.quote("X").unwrap());
+    }
+
+    #[test]
+    fn a_new_session_opens_at_its_first_trade() {
+        let session = Session::from_secs(60);
+        let mut board = Board::new(session);
+        let start = session.number(NOW) * 60_000;
+        board.apply(&tick("X", 10.0, 5, start + 1_000));
+        board.apply(&tick("X", 12.0, 5, start + 59_999));
+        let q = board.quote("X").unwrap();
+        assert_eq!((q.open, q.high, q.low, q.volume), (10.0, 12.0, 10.0, 10));
+        let change = board.apply(&tick("X", 11.0, 3, start + 60_000));
+        assert_eq!((change.open, change.high, change.low, change.volume), (11.0, 11.0, 11.0, 3));
+        // A late tick of the closed session counts in the open one; the open stays.
+        let late = board.apply(&tick("X", 9.0, 1, start + 30_000));
+        assert_eq!((late.open, late.low, late.volume), (11.0, 9.0, 4));
+        assert_eq!(board.quote("X").unwrap().spark.len(), 3, "the sparkline runs across sessions");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The market on the server: the board behind a short lock, the simulator task, the publisher
 //! task, and the hook that lets outside feeds publish ticks (server only).
 //!
-//! Each quote is published to its symbol's topic `market.quote.<SYMBOL>` with event type `quote`.
+//! Each tick's change ([`QuoteChange`]: the figures and the sparkline's newest point, not the
+//! whole sparkline) is published to its symbol's topic `market.quote.<SYMBOL>` with event type
+//! `quote`; the snapshot holds the whole state the changes apply to.
 //! Pages subscribe to the topics of the symbols they show, with latest-wins delivery, so a slow
 //! client gets each symbol's newest quote and never a backlog.
 //!
@@ -13,9 +15,9 @@
 //! never misses one.
 
 use super::{
-    board::{self, Board, TickError},
-    model::{Quote, Tick},
-    sim::Simulator,
+    board::{self, Board, Session, TickError},
+    model::{Quote, QuoteChange, Tick},
+    sim::{tick_years, Simulator},
 };
 use crate::streams::{
     hub::{EventId, Hub},
@@ -49,7 +51,7 @@ pub fn quote_topic(symbol: &str) -> Option<TopicName> {
 pub struct Market {
     board: Arc<Mutex<Board>>,
     /// Quotes applied and not yet published, in the order they were applied.
-    outbox: mpsc::UnboundedSender<Quote>,
+    outbox: mpsc::UnboundedSender<QuoteChange>,
     hub: Hub,
     /// Ticks applied so far (`/metrics`: `pulseboard_market_ticks_total`).
     ticks: Arc<AtomicU64>,
@@ -57,7 +59,7 @@ pub struct Market {
 
 /// The receiving end of the outbox: what [`Market::run_publisher`] drains.
 pub struct Publisher {
-    outbox: mpsc::UnboundedReceiver<Quote>,
+    outbox: mpsc::UnboundedReceiver<QuoteChange>,
     hub: Hub,
     /// Made once: every quote is published with it.
     quote_event: EventType,
@@ -66,20 +68,21 @@ pub struct Publisher {
 impl Market {
     /// The market and its publisher, which must run (see [`Market::run_publisher`]) for quotes to
     /// reach the hub.
-    pub fn new(hub: Hub) -> (Self, Publisher) {
+    /// `session`: the schedule on which each symbol's open, high, low and volume start again.
+    pub fn new(hub: Hub, session: Session) -> (Self, Publisher) {
         let (outbox, queued) = mpsc::unbounded_channel();
-        let market =
-            Self { board: Arc::new(Mutex::new(Board::default())), outbox, hub: hub.clone(), ticks: Arc::default() };
+        let board = Arc::new(Mutex::new(Board::new(session)));
+        let market = Self { board, outbox, hub: hub.clone(), ticks: Arc::default() };
         (market, Publisher { outbox: queued, hub, quote_event: QUOTE_EVENT.event_type() })
     }
 
     /// Applies a checked tick and queues the symbol's new quote for publishing.
     pub fn apply(&self, tick: &Tick) {
         let mut board = self.board.lock();
-        let quote = board.apply(tick);
+        let change = board.apply(tick);
         // Sent under the board's lock, so the outbox holds quotes in the board's order. The
         // receiver only goes away at shutdown, when a quote more or less no longer matters.
-        let _ = self.outbox.send(quote);
+        let _ = self.outbox.send(change);
         drop(board);
         self.ticks.fetch_add(1, Ordering::Relaxed);
     }
@@ -124,7 +127,7 @@ impl Market {
     }
 }
 
-async fn publish(publisher: &Publisher, quote: &Quote) {
+async fn publish(publisher: &Publisher, quote: &QuoteChange) {
     let Some(topic) = quote_topic(&quote.symbol) else { return };
     let data = match serde_json::to_string(quote) {
         Ok(data) => data,
@@ -138,7 +141,8 @@ async fn publish(publisher: &Publisher, quote: &Quote) {
 /// Runs the simulator at `ticks_per_second` until `shutdown`.
 pub async fn run_simulator(market: Market, settings: super::settings::MarketSettings, shutdown: CancellationToken) {
     let ticks_per_second = settings.ticks_per_second;
-    let mut sim = Simulator::new(&settings.symbols, settings.seed);
+    let dt = tick_years(ticks_per_second, settings.symbols.len(), settings.session_secs);
+    let mut sim = Simulator::new(&settings.symbols, settings.seed, dt);
     // Every symbol has a quote from the start.
     for model in sim.models().to_vec() {
         market.apply(&Tick { symbol: model.symbol, price: model.price, volume: 0, timestamp: now_ms() });
@@ -185,7 +189,7 @@ mod tests {
 
     /// A market whose publisher runs until the test ends.
     fn market(hub: &Hub) -> Market {
-        let (market, publisher) = Market::new(hub.clone());
+        let (market, publisher) = Market::new(hub.clone(), Session::default());
         tokio::spawn(Market::run_publisher(publisher, CancellationToken::new()));
         market
     }
@@ -243,7 +247,7 @@ mod tests {
             let quote = text
                 .lines()
                 .filter_map(|l| l.strip_prefix("data: "))
-                .map(|d| serde_json::from_str::<Quote>(d).unwrap())
+                .map(|d| serde_json::from_str::<QuoteChange>(d).unwrap())
                 .find(|q| q.symbol == symbol)
                 .unwrap();
             assert_eq!(quote.last, newest, "{symbol}");

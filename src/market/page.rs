@@ -1,16 +1,29 @@
 //! The Markets board: chosen symbols (kept in the URL), sortable columns, sparklines, a flash on
-//! each change. Quotes arriving faster than the screen refreshes are held and drawn at most once
-//! per animation frame, so thousands of ticks per second do not freeze the page.
+//! a change. The snapshot brings each symbol's whole state; stream events bring changes, merged
+//! into it here ([`Quote::merge`]). Changes arriving faster than the screen refreshes are merged
+//! as they come and drawn at most once per animation frame, so thousands of ticks per second do
+//! not freeze the page.
+//!
+//! Sorted by a column that moves (last, change, volume), the rows are put in order when the user
+//! sorts, on request ("Sort now") and every [`RESORT_EVERY_MS`], but not while the pointer or the
+//! focus is on the rows: a row does not slide away under the pointer.
 
 use super::{
     api::{market_snapshot, MarketView, QuoteEvents},
-    model::{Quote, SortBy},
+    model::{Merged, Quote, QuoteChange, SortBy},
+    row::{QuoteRow, Row},
 };
-use crate::streams::{use_event_stream, Json, StreamEvent};
+use crate::{
+    streams::{use_event_stream, Json, StreamEvent},
+    ui::{live_label, units},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+
+/// How often rows sorted by a moving column are put in order again.
+pub const RESORT_EVERY_MS: u32 = 5000;
 
 #[component]
 pub fn MarketsPage() -> impl IntoView {
@@ -40,72 +53,87 @@ pub fn MarketsPage() -> impl IntoView {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Flash {
-    None,
-    Up,
-    Down,
-}
-
-#[derive(Clone, Copy)]
-struct Row {
-    quote: RwSignal<Quote>,
-    flash: RwSignal<(Flash, u32)>,
+/// The symbols of `quotes` in the order `by` puts them (ties by symbol).
+pub fn sorted_symbols<'a>(quotes: impl IntoIterator<Item = &'a Quote>, by: SortBy, ascending: bool) -> Vec<String> {
+    let mut list: Vec<&Quote> = quotes.into_iter().collect();
+    list.sort_by(|a, b| {
+        let order = by.compare(a, b).then_with(|| a.symbol.cmp(&b.symbol));
+        if ascending {
+            order
+        } else {
+            order.reverse()
+        }
+    });
+    list.into_iter().map(|q| q.symbol.clone()).collect()
 }
 
 #[component]
 fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) -> impl IntoView {
-    let rows: HashMap<String, Row> = view
-        .quotes
-        .iter()
-        .map(|q| (q.symbol.clone(), Row { quote: RwSignal::new(q.clone()), flash: RwSignal::new((Flash::None, 0)) }))
-        .collect();
-    let symbols: Vec<String> = view.quotes.iter().map(|q| q.symbol.clone()).collect();
+    let rows: HashMap<String, Row> = view.quotes.iter().map(|q| (q.symbol.clone(), Row::new(q.clone()))).collect();
     let rows = StoredValue::new(rows);
+    // Every change is merged here as it comes (the series needs each new point); rows are drawn
+    // from it once a frame.
+    let merged = StoredValue::new(view.quotes.iter().map(|q| (q.symbol.clone(), q.clone())).collect::<HashMap<_, _>>());
+    let changed = StoredValue::new(BTreeSet::<String>::new());
     let sort = RwSignal::new((SortBy::Symbol, true));
+    let order = RwSignal::new(sorted_symbols(&view.quotes, SortBy::Symbol, true));
+    let held = StoredValue::new((false, false)); // (pointer on the board, focus in it)
     let watched = RwSignal::new(Vec::<String>::new());
     let announcement = RwSignal::new(String::new());
     let last_announced = StoredValue::new(HashMap::<String, f64>::new());
 
-    // Quotes wait here until the next animation frame; only the newest per symbol is kept.
-    let pending = StoredValue::new(HashMap::<String, Quote>::new());
+    let resort = move || {
+        let (by, ascending) = sort.get_untracked();
+        let next = rows.with_value(|r| {
+            let quotes: Vec<Quote> = r.values().map(|row| row.quote.get_untracked()).collect();
+            sorted_symbols(&quotes, by, ascending)
+        });
+        if order.with_untracked(|now| *now != next) {
+            order.set(next);
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let every = std::time::Duration::from_millis(RESORT_EVERY_MS.into());
+        let tick = move || {
+            let (pointer, focus) = held.get_value();
+            if sort.get_untracked().0.moves() && !pointer && !focus {
+                resort();
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(tick, every) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+
     let frame_requested = StoredValue::new(false);
     let draw = move || {
         frame_requested.set_value(false);
-        let mut quotes: Vec<Quote> = Vec::new();
-        pending.update_value(|p| quotes.extend(p.drain().map(|(_, q)| q)));
-        for quote in quotes {
-            let Some(row) = rows.with_value(|r| r.get(&quote.symbol).copied()) else { continue };
-            let before = row.quote.with_untracked(|q| q.last);
-            let direction = if quote.last > before {
-                Flash::Up
-            } else if quote.last < before {
-                Flash::Down
-            } else {
-                Flash::None
-            };
-            if direction != Flash::None {
-                row.flash.update(|(flash, count)| {
-                    *flash = direction;
-                    *count = count.wrapping_add(1);
-                });
-            }
+        let symbols = changed.try_update_value(std::mem::take).unwrap_or_default();
+        let now = js_now();
+        for symbol in symbols {
+            let Some(row) = rows.with_value(|r| r.get(&symbol).copied()) else { continue };
+            let Some(quote) = merged.with_value(|m| m.get(&symbol).cloned()) else { continue };
             announce_if_watched(&quote, watched, announcement, last_announced);
-            row.quote.set(quote);
+            row.show(quote, now);
         }
     };
-    let stream_symbols = chosen.clone();
     let connection = use_event_stream(
-        QuoteEvents { symbols: stream_symbols },
+        QuoteEvents { symbols: chosen.clone() },
         Some(view.as_of.clone()),
-        move |event: StreamEvent<Json<Quote>>| match event {
-            StreamEvent::Item { item: Json(quote), .. } => {
-                pending.update_value(|p| {
-                    p.insert(quote.symbol.clone(), quote);
+        move |event: StreamEvent<Json<QuoteChange>>| match event {
+            StreamEvent::Item { item: Json(change), .. } => {
+                let applied = merged.try_update_value(|m| {
+                    m.get_mut(&change.symbol).map(|quote| matches!(quote.merge(&change), Merged::Applied { .. }))
                 });
-                if !frame_requested.get_value() {
-                    frame_requested.set_value(true);
-                    request_animation_frame(draw);
+                if applied.flatten() == Some(true) {
+                    changed.update_value(|c| {
+                        c.insert(change.symbol.clone());
+                    });
+                    if !frame_requested.get_value() {
+                        frame_requested.set_value(true);
+                        request_animation_frame(draw);
+                    }
                 }
             }
             StreamEvent::Reset { .. } => on_reset.run(()),
@@ -113,20 +141,6 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
         },
     );
 
-    let sorted = move || {
-        let (by, ascending) = sort.get();
-        let mut list: Vec<(String, Row)> =
-            symbols.iter().filter_map(|s| rows.with_value(|r| r.get(s).copied()).map(|row| (s.clone(), row))).collect();
-        list.sort_by(|a, b| {
-            let order = a.1.quote.with(|qa| b.1.quote.with(|qb| by.compare(qa, qb)));
-            if ascending {
-                order
-            } else {
-                order.reverse()
-            }
-        });
-        list
-    };
     let header = move |label: &'static str, by: SortBy| {
         let aria_sort = move || match sort.get() {
             (current, true) if current == by => "ascending",
@@ -135,14 +149,27 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
         };
         view! {
             <th scope="col" aria-sort=aria_sort>
-                <button type="button" class="sort" on:click=move |_| sort.update(|(current, ascending)| {
-                    if *current == by { *ascending = !*ascending } else { *current = by; *ascending = by == SortBy::Symbol }
-                })>{label}</button>
+                <button type="button" class="sort" on:click=move |_| {
+                    sort.update(|(current, ascending)| {
+                        if *current == by { *ascending = !*ascending } else { *current = by; *ascending = by == SortBy::Symbol }
+                    });
+                    resort();
+                }>{label}</button>
             </th>
         }
     };
+    let sort_note = move || {
+        sort.get().0.moves().then(|| {
+            format!(
+                "Order updates every {}, not while the pointer or focus is on the rows.",
+                units::duration_ms(RESORT_EVERY_MS.into())
+            )
+        })
+    };
     let all_symbols = view.symbols.clone();
     let is_chosen = move |symbol: &str| chosen.is_empty() || chosen.iter().any(|c| c == symbol);
+    let session = units::duration(view.session_secs);
+    let state = live_label(move || connection.get().label());
 
     view! {
         <Form method="GET" action="/markets" attr:class="symbol-picker" attr:aria-label="Symbols">
@@ -159,30 +186,48 @@ fn MarketBoard(view: MarketView, chosen: Vec<String>, on_reset: Callback<()>) ->
                         </label>
                     }
                 }).collect_view()}
-                <button type="submit">"Show"</button>
+                <button type="submit" id="show-symbols">"Show"</button>
             </fieldset>
         </Form>
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">{move || announcement.get()}</div>
-        <p class="stream-state">"Prices: "<span class="state">{move || connection.get().label()}</span></p>
-        <table class="board">
-            <thead>
-                <tr>
-                    {header("Symbol", SortBy::Symbol)}
-                    {header("Last", SortBy::Last)}
-                    <th scope="col">"Change"</th>
-                    {header("Change %", SortBy::ChangePct)}
-                    <th scope="col">"High / Low"</th>
-                    {header("Volume", SortBy::Volume)}
-                    <th scope="col">"Last minute"</th>
-                    <th scope="col"><span class="sr-only">"Announce"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                <For each=sorted key=|(symbol, _)| symbol.clone() let:entry>
-                    <QuoteRow row=entry.1 watched/>
-                </For>
-            </tbody>
-        </table>
+        <div class="board-tools">
+            <p class="stream-state">"Prices: "<span class="state">{state}</span></p>
+            <p class="session">{format!("Change, high, low and volume since the session's open (a session lasts {session}).")}</p>
+            <Show when=move || sort.get().0.moves()>
+                <p class="sort-note">{sort_note}</p>
+                <button type="button" class="resort" on:click=move |_| resort()>"Sort now"</button>
+            </Show>
+        </div>
+        <div class="table-scroll">
+            <table class="board">
+                <thead>
+                    <tr>
+                        {header("Symbol", SortBy::Symbol)}
+                        {header("Last", SortBy::Last)}
+                        <th scope="col">"Change"</th>
+                        {header("Change %", SortBy::ChangePct)}
+                        <th scope="col">"High / Low"</th>
+                        {header("Volume", SortBy::Volume)}
+                        <th scope="col">"Last minute"</th>
+                        <th scope="col">"Screen reader"</th>
+                    </tr>
+                </thead>
+                // The rows, not the headers: a click on a header sorts at once anyway.
+                <tbody
+                    on:pointerenter=move |_| held.update_value(|h| h.0 = true)
+                    on:pointerleave=move |_| held.update_value(|h| h.0 = false)
+                    on:focusin=move |_| held.update_value(|h| h.1 = true)
+                    on:focusout=move |_| held.update_value(|h| h.1 = false)
+                >
+                    <For each=move || order.get() key=|symbol| symbol.clone() let:symbol>
+                        {rows.with_value(|r| r.get(&symbol).copied()).map(|row| view! { <QuoteRow row watched/> })}
+                    </For>
+                </tbody>
+            </table>
+        </div>
+        <p class="board-hint" id="announce-hint">
+            "Announce: a screen reader reads that symbol's price aloud, at most every 5 s."
+        </p>
     }
 }
 
@@ -217,112 +262,31 @@ fn js_now() -> f64 {
     }
 }
 
-#[component]
-fn QuoteRow(row: Row, watched: RwSignal<Vec<String>>) -> impl IntoView {
-    let quote = row.quote;
-    let symbol = quote.with_untracked(|q| q.symbol.clone());
-    let direction = move || {
-        let change = quote.with(|q| q.change());
-        if change > 0.0 {
-            "up"
-        } else if change < 0.0 {
-            "down"
-        } else {
-            "flat"
-        }
-    };
-    // Alternating classes restart the CSS animation on every change.
-    let flash_class = move || match row.flash.get() {
-        (Flash::None, _) => "",
-        (Flash::Up, n) => {
-            if n % 2 == 0 {
-                "flash-up-a"
-            } else {
-                "flash-up-b"
-            }
-        }
-        (Flash::Down, n) => {
-            if n % 2 == 0 {
-                "flash-down-a"
-            } else {
-                "flash-down-b"
-            }
-        }
-    };
-    let watching = {
-        let symbol = StoredValue::new(symbol.clone());
-        move || symbol.with_value(|s| watched.with(|w| w.contains(s)))
-    };
-    let toggle = {
-        let symbol = symbol.clone();
-        move |_| {
-            watched.update(|w| {
-                if let Some(at) = w.iter().position(|s| *s == symbol) {
-                    w.remove(at);
-                } else {
-                    w.push(symbol.clone());
-                }
-            })
-        }
-    };
-    view! {
-        <tr class="quote" data-symbol=symbol.clone() data-direction=direction>
-            <th scope="row">{symbol.clone()}</th>
-            <td class=move || format!("last {}", flash_class())>{move || format!("{:.2}", quote.with(|q| q.last))}</td>
-            <td class="change">{move || format!("{:+.2}", quote.with(|q| q.change()))}</td>
-            <td class="change-pct">{move || format!("{:+.2} %", quote.with(|q| q.change_pct()))}</td>
-            <td class="range">{move || quote.with(|q| format!("{:.2} / {:.2}", q.high, q.low))}</td>
-            <td class="volume">{move || quote.with(|q| q.volume.to_string())}</td>
-            <td class="spark-cell"><Sparkline quote/></td>
-            <td>
-                <button type="button" class="announce" aria-pressed=move || watching().to_string()
-                    aria-label=format!("Announce {symbol} prices") on:click=toggle>
-                    {move || if watching() { "Announcing" } else { "Announce" }}
-                </button>
-            </td>
-        </tr>
-    }
-}
-
-const SPARK_W: f64 = 120.0;
-const SPARK_H: f64 = 28.0;
-
-/// The last minute of prices as a line, scaled to its own range.
-#[component]
-fn Sparkline(quote: RwSignal<Quote>) -> impl IntoView {
-    let points = move || quote.with(|q| spark_points(&q.spark));
-    view! {
-        <svg class="spark" viewBox=format!("0 0 {SPARK_W} {SPARK_H}") width=SPARK_W height=SPARK_H role="img"
-            aria-label=move || quote.with(|q| format!("{} over the last minute", q.symbol))>
-            <polyline points=points/>
-        </svg>
-    }
-}
-
-/// SVG `points` for prices: x spread over the width, y over the height (higher is up).
-pub fn spark_points(prices: &[f64]) -> String {
-    if prices.is_empty() {
-        return String::new();
-    }
-    let (min, max) = prices.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
-    let span = if max > min { max - min } else { 1.0 };
-    let step = if prices.len() > 1 { SPARK_W / (prices.len() - 1) as f64 } else { 0.0 };
-    prices
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{:.1},{:.1}", i as f64 * step, SPARK_H - 2.0 - (p - min) / span * (SPARK_H - 4.0)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn quote(symbol: &str, last: f64, volume: u64) -> Quote {
+        Quote {
+            symbol: symbol.into(),
+            last,
+            open: 10.0,
+            high: last,
+            low: last,
+            volume,
+            ts_ms: 0,
+            spark: vec![],
+            point: 0,
+        }
+    }
+
     #[test]
-    fn sparkline_spans_the_box() {
-        assert_eq!(spark_points(&[]), "");
-        assert_eq!(spark_points(&[5.0]), "0.0,26.0");
-        assert_eq!(spark_points(&[1.0, 3.0, 2.0]), "0.0,26.0 60.0,2.0 120.0,14.0");
+    fn rows_sort_by_a_column_then_by_symbol() {
+        let quotes = [quote("B", 12.0, 5), quote("A", 12.0, 9), quote("C", 8.0, 7)];
+        assert_eq!(sorted_symbols(&quotes, SortBy::Last, false), ["B", "A", "C"]);
+        assert_eq!(sorted_symbols(&quotes, SortBy::Last, true), ["C", "A", "B"]);
+        assert_eq!(sorted_symbols(&quotes, SortBy::Volume, false), ["A", "C", "B"]);
+        assert_eq!(sorted_symbols(&quotes, SortBy::Symbol, true), ["A", "B", "C"]);
+        assert!(SortBy::ChangePct.moves() && !SortBy::Symbol.moves());
     }
 }

@@ -112,7 +112,7 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
     view! {
         <p class="stream-state">
             "Samples every "{units::duration_ms(interval_ms)}", live: "
-            <span class="state" data-state=move || state.get().label()>{move || state.get().label()}</span>
+            <span class="state" data-state=move || state.get().label()>{crate::ui::live_label(move || state.get().label())}</span>
         </p>
         <Show when=move || latest.with(Option::is_none)>
             <p class="empty">"Waiting for the first sample…"</p>

@@ -118,7 +118,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         .await
         .map_err(io::Error::other)?;
     let monitor = MonitorStore::new(&config.monitor);
-    let (market, quote_publisher) = Market::new(hub.clone());
+    let (market, quote_publisher) = Market::new(hub.clone(), config.market.session());
     let streams = StreamContext {
         hub: hub.clone(),
         settings: Arc::new(config.streams.clone()),

@@ -1,13 +1,18 @@
-//! Components shared by pages.
+//! Components and helpers shared by pages: charts, gauges, levels, number formats, the theme,
+//! the no-JavaScript state label and the focus keeper.
 
 mod chart;
+mod focus;
 mod gauge;
 mod level;
+mod live;
 mod theme;
 pub mod units;
 
 pub use chart::{ago_label, x_ticks, LineChart, Series};
+pub use focus::keep_focus;
 pub use gauge::{arc_path, Gauge};
 pub use level::{Level, Thresholds};
-pub use theme::ThemeToggle;
+pub use live::{live_label, Hydrated, NEEDS_JAVASCRIPT};
+pub use theme::{Theme, ThemeState, ThemeToggle};
 pub use units::Unit;

@@ -71,6 +71,18 @@ pub fn count(value: f64) -> String {
     }
 }
 
+/// Traded volume as a trading board writes it: `950`, `12.5 k`, `28.3 M`, `1.2 B`.
+pub fn volume(shares: u64) -> String {
+    const UNITS: [(f64, &str); 3] = [(1e3, " k"), (1e6, " M"), (1e9, " B")];
+    let value = shares as f64;
+    let Some(mut at) = UNITS.iter().rposition(|(size, _)| value >= *size) else { return shares.to_string() };
+    // 999 999 rounds to `1000 k`: that is `1 M`.
+    if short(value / UNITS[at].0) == "1000" && at + 1 < UNITS.len() {
+        at += 1;
+    }
+    format!("{}{}", short(value / UNITS[at].0), UNITS[at].1)
+}
+
 /// `93784` -> `1 d 2 h`: the two largest units.
 pub fn duration(secs: u64) -> String {
     let parts = [(secs / 86_400, "d"), (secs / 3600 % 24, "h"), (secs / 60 % 60, "min"), (secs % 60, "s")];
@@ -134,6 +146,17 @@ mod tests {
         assert_eq!(duration_ms(1000), "1 s");
         assert_eq!(duration_ms(1500), "1.5 s");
         assert_eq!(duration_ms(250), "250 ms");
+    }
+
+    #[test]
+    fn volumes_read_like_a_trading_board() {
+        assert_eq!(volume(0), "0");
+        assert_eq!(volume(950), "950");
+        assert_eq!(volume(12_500), "12.5 k");
+        assert_eq!(volume(28_312_400), "28.3 M");
+        assert_eq!(volume(1_234_000_000), "1.23 B");
+        assert_eq!(volume(999_999), "1 M");
+        assert_eq!(volume(999), "999");
     }
 
     #[test]
