@@ -4,10 +4,16 @@
 //! runner, market, monitor) → router → listener (with the direct stream path) → serve. Every
 //! background task is spawned through one [`Shutdown`]; [`RunningServer::stopped`] applies the
 //! grace period once, from the moment shutdown began to the end of the last task.
+//!
+//! With `tls-cert` and `tls-key` the same listener speaks HTTPS (module [`tls`]): the routing,
+//! the direct path and hyper's serving are the same over plain TCP and over TLS, and HTTP/2
+//! connections (ALPN `h2`) are served by hyper in tracked tasks of their own (`http2`).
 
 pub mod direct;
+mod http2;
 mod router;
 mod shutdown;
+pub mod tls;
 
 pub use router::router;
 pub use shutdown::Shutdown;
@@ -25,13 +31,16 @@ use crate::{
         StreamContext,
     },
 };
-use direct::RoutingListener;
-use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+use axum::Router;
+use direct::{Plain, RoutingListener, Transport};
+use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Whether it speaks HTTPS (`tls-cert` and `tls-key` set).
+    pub tls: bool,
     pub hub: Hub,
     pub jobs: JobRunner,
     shutdown: Shutdown,
@@ -84,6 +93,17 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         }
     });
     let sessions = prepared.await.map_err(io::Error::other)??;
+    let tls_config = match config.server.tls.files() {
+        Some((cert, key)) => {
+            let (cert, key) = (cert.clone(), key.clone());
+            Some(
+                tokio::task::spawn_blocking(move || tls::load_server_config(&cert, &key))
+                    .await
+                    .map_err(io::Error::other)??,
+            )
+        }
+        None => None,
+    };
     let shutdown = Shutdown::new();
     let hub = Hub::in_process(HubConfig::from_settings(&config.streams));
     let database = data_dir.join("pulseboard.sqlite3");
@@ -118,11 +138,37 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
 
     let router = router(state);
     let grace = config.server.shutdown_grace();
-    // Event-stream requests are answered on the lean direct path, the rest by hyper.
-    let listener = RoutingListener::start(listener, router.clone(), shutdown.tasks().clone(), shutdown.token())?;
-    let task = tokio::spawn({
-        let (shutdown, hub, jobs) = (shutdown.clone(), hub.clone(), jobs.clone());
-        async move {
+    let tls = tls_config.is_some();
+    let stage = Stage { router, shutdown: shutdown.clone(), hub: hub.clone(), jobs: jobs.clone(), grace };
+    let task = match tls_config {
+        None => tokio::spawn(stage.serve(listener, Plain)?),
+        Some(config) => tokio::spawn(stage.serve(listener, tls::TlsTransport::new(config))?),
+    };
+    Ok(RunningServer { addr, tls, hub, jobs, shutdown, task })
+}
+
+/// What serving needs, whatever the transport.
+struct Stage {
+    router: Router,
+    shutdown: Shutdown,
+    hub: Hub,
+    jobs: JobRunner,
+    grace: Duration,
+}
+
+impl Stage {
+    /// Starts accepting on `listener` and returns the server's task: it serves until shutdown,
+    /// then drains.
+    fn serve<T: Transport>(
+        self,
+        listener: TcpListener,
+        transport: T,
+    ) -> io::Result<impl Future<Output = io::Result<()>> + Send + 'static> {
+        let Self { router, shutdown, hub, jobs, grace } = self;
+        // Event-stream requests are answered on the lean direct path, the rest by hyper.
+        let listener =
+            RoutingListener::start(listener, transport, router.clone(), shutdown.tasks().clone(), shutdown.token())?;
+        Ok(async move {
             let deadline = shutdown.deadline(grace);
             // `into_make_service`: each connection gets a clone of the finished router (an `Arc`).
             // Serving the `Router` itself rebuilds every route per connection (`with_state(())`),
@@ -144,9 +190,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
             jobs.shutdown(left).await;
             shutdown.drained().await;
             served
-        }
-    });
-    Ok(RunningServer { addr, hub, jobs, shutdown, task })
+        })
+    }
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -156,7 +201,8 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     let signals = shutdown::Signals::install();
     let server = start(settings).await?;
     // Tests and scripts read this line to learn the port when the configured port is 0.
-    println!("pulseboard listening on http://{}", server.addr);
+    let scheme = if server.tls { "https" } else { "http" };
+    println!("pulseboard listening on {scheme}://{}", server.addr);
     tracing::info!(addr = %server.addr, "listening");
     signals.recv().await;
     tracing::info!("shutting down");

@@ -1,34 +1,24 @@
 //! One direct-path connection: the request goes through the whole router (same routes, layers,
 //! checks and errors as on hyper), and the response is written straight to the socket, each body
 //! frame as one chunk in one vectored write. All the connection holds while a stream is open is
-//! the socket, the body and a 64-byte scratch buffer for noticing that the client left.
+//! the socket (with its TLS state on HTTPS), the body and a 64-byte scratch buffer for noticing
+//! that the client left.
 
-use super::head::{encode_head, ChunkSize, Framing, LAST_CHUNK};
+use super::{
+    head::{encode_head, ChunkSize, Framing, LAST_CHUNK},
+    transport::Stream,
+};
 use axum::{body::Body, body::HttpBody, Router};
 use bytes::Buf;
 use http::Request;
 use http_body_util::BodyExt;
 use std::io;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        tcp::{ReadHalf, WriteHalf},
-        TcpStream,
-    },
-};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tower::ServiceExt;
 
-/// Most bytes of an event stream the kernel holds unsent (`TCP_NOTSENT_LOWAT`).
-const UNSENT_LIMIT_BYTES: u32 = 16 * 1024;
-
-/// Answers `request` on `stream` and closes the connection.
-pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) {
-    // Events are written whole, one write each: no reason to let Nagle hold them back.
-    let _ = stream.set_nodelay(true);
-    // A reader slower than its stream must fall behind in the hub, where latest-wins streams keep
-    // only each topic's newest event, not in a kernel send buffer that grows to megabytes of
-    // stale frames. Keep at most this much unsent per socket.
-    let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT_BYTES);
+/// Answers `request` on `stream` (plain TCP or TLS) and closes the connection.
+pub async fn serve(mut stream: impl Stream, request: Request<()>, router: Router) {
+    stream.prepare_for_events();
     let response = match router.oneshot(request.map(|()| Body::empty())).await {
         Ok(response) => response,
         Err(never) => match never {},
@@ -42,10 +32,12 @@ pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) 
         encode_head(parts.status, &parts.headers, framing, &httpdate::fmt_http_date(std::time::SystemTime::now()));
     drop(parts);
 
-    let (mut reader, mut writer) = stream.split();
-    let outcome = tokio::select! {
-        () = client_gone(&mut reader) => Ok(()),
-        written = write_response(&mut writer, head, body, framing) => written,
+    let outcome = {
+        let (mut reader, mut writer) = stream.halves();
+        tokio::select! {
+            () = client_gone(&mut reader) => Ok(()),
+            written = write_response(&mut writer, head, body, framing) => written,
+        }
     };
     match outcome {
         Ok(()) => {
@@ -55,7 +47,12 @@ pub async fn serve(mut stream: TcpStream, request: Request<()>, router: Router) 
     }
 }
 
-async fn write_response(writer: &mut WriteHalf<'_>, head: Vec<u8>, body: Body, framing: Framing) -> io::Result<()> {
+async fn write_response(
+    writer: &mut (impl AsyncWrite + Unpin),
+    head: Vec<u8>,
+    body: Body,
+    framing: Framing,
+) -> io::Result<()> {
     writer.write_all(&head).await?;
     drop(head);
     let mut body = body;
@@ -84,7 +81,7 @@ async fn write_response(writer: &mut WriteHalf<'_>, head: Vec<u8>, body: Body, f
 
 /// Completes when the client closes its side (or the socket fails). Anything it sends after the
 /// request is read and dropped: the direct path answers one request per connection.
-async fn client_gone(reader: &mut ReadHalf<'_>) {
+async fn client_gone(reader: &mut (impl AsyncRead + Unpin)) {
     let mut scratch = [0u8; 64];
     loop {
         match reader.read(&mut scratch).await {

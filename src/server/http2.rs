@@ -1,0 +1,45 @@
+//! HTTP/2 connections (agreed by ALPN over TLS), served by hyper through hyper-util with the
+//! same router as everything else. Many streams share one connection, each a request of its own
+//! through every layer; hyper leaves out the connection-specific headers HTTP/2 forbids
+//! (`Connection`, `Transfer-Encoding`).
+//!
+//! Shutdown: when `shutdown` is cancelled the connection is shut down gracefully (GOAWAY: no new
+//! streams; open ones finish, and event streams finish because the hub ends them with `retry:`).
+//! The task serving it is tracked, so the server's drain waits for it within the grace period.
+
+use axum::Router;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+    service::TowerToHyperService,
+};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+
+/// An idle HTTP/2 connection is pinged this often, and closed when a ping goes unanswered this
+/// long: a client that vanished without closing must not keep its streams open.
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
+
+pub async fn serve<S>(stream: S, router: Router, shutdown: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http2_only();
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(KEEP_ALIVE).keep_alive_timeout(KEEP_ALIVE);
+    let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    tokio::pin!(connection);
+    tokio::select! {
+        served = connection.as_mut() => {
+            if let Err(err) = served {
+                tracing::debug!("HTTP/2 connection ended: {err}");
+            }
+            return;
+        }
+        () = shutdown.cancelled() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    if let Err(err) = connection.await {
+        tracing::debug!("HTTP/2 connection ended while shutting down: {err}");
+    }
+}
