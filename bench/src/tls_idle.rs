@@ -124,7 +124,7 @@ async fn certificate(launch: &Launch) -> Result<(PathBuf, PathBuf), BenchError> 
 /// What keeps one connection's streams open.
 enum Held {
     Plain(#[allow(dead_code)] subscriber::Connected),
-    Tls(#[allow(dead_code)] tokio_rustls::client::TlsStream<tokio::net::TcpStream>),
+    Tls(#[allow(dead_code)] Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),
     H2(#[allow(dead_code)] Vec<http::Response<hyper::body::Incoming>>),
 }
 
@@ -150,7 +150,7 @@ async fn measure(
                 let open = async {
                     match transport {
                         Transport::Plain => subscriber::connect(addr, TOPIC_PATH, None).await.map(Held::Plain),
-                        Transport::TlsHttp1 => http1_stream(addr, tls).await.map(Held::Tls),
+                        Transport::TlsHttp1 => http1_stream(addr, tls).await.map(|s| Held::Tls(Box::new(s))),
                         Transport::TlsH2 => h2_streams(addr, tls, streams).await.map(Held::H2),
                     }
                 };
