@@ -308,3 +308,18 @@ async fn the_server_refuses_to_start_on_a_bad_certificate_file_and_names_it() {
     let message = pulseboard::server::start(settings).await.err().expect("refused").to_string();
     assert!(message.contains("broken.pem"), "{message}");
 }
+
+/// A side effect of hyper's HTTP/2 being compiled in: plain HTTP also takes HTTP/2 with prior
+/// knowledge (h2c, as some proxies speak to their backends); hyper serves those connections.
+#[tokio::test]
+async fn plain_http_also_takes_http2_with_prior_knowledge() {
+    let server = start_server(|_| {}).await;
+    assert!(!server.tls);
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp)).await.expect("h2c handshake");
+    tokio::spawn(connection);
+    let request = http::Request::get(url(&server, "/healthz")).body(Empty::<Bytes>::new()).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), sender.send_request(request)).await.unwrap().unwrap();
+    assert_eq!((response.status(), response.version()), (http::StatusCode::OK, http::Version::HTTP_2));
+}

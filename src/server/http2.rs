@@ -7,6 +7,7 @@
 //! streams; open ones finish, and event streams finish because the hub ends them with `retry:`).
 //! The task serving it is tracked, so the server's drain waits for it within the grace period.
 
+use super::direct::UNSENT_LIMIT_BYTES;
 use axum::Router;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -26,7 +27,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new()).http2_only();
-    builder.http2().timer(TokioTimer::new()).keep_alive_interval(KEEP_ALIVE).keep_alive_timeout(KEEP_ALIVE);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(KEEP_ALIVE)
+        .keep_alive_timeout(KEEP_ALIVE)
+        // hyper buffers up to 400 KiB per stream by default for a reader that does not keep up;
+        // bound it as the direct path bounds its socket, so a slow stream falls behind in the hub.
+        .max_send_buf_size(UNSENT_LIMIT_BYTES);
     let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
     tokio::pin!(connection);
     tokio::select! {

@@ -70,6 +70,8 @@ async fn handshake(acceptor: &TlsAcceptor, socket: TcpStream) -> Accepted<TlsStr
     // Bound what rustls keeps unsent on any connection, as the kernel's side is bounded.
     stream.get_mut().1.set_buffer_limit(Some(UNSENT_LIMIT_BYTES));
     if h2 {
+        // Many streams share this connection: the same socket settings as a direct-path stream's.
+        prepare_socket(stream.get_ref().0);
         Accepted::Http2(stream)
     } else {
         Accepted::Http1(stream)
