@@ -187,8 +187,8 @@ struct TlsArgs {
     /// Seconds to wait after the last stream opened before measuring.
     #[arg(long, default_value_t = 2.0)]
     settle_secs: f64,
-    /// Connections being opened at once.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Connections being opened at once (each costs a TLS handshake on both sides).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     connect_concurrency: u32,
     /// The pulseboard server binary (default: `pulseboard` next to this executable).
     #[arg(long)]
