@@ -202,6 +202,8 @@ async fn http1_stream(
     let mut tls = tls_connect(addr, config).await?;
     let request = format!("GET {TOPIC_PATH} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
     tls.write_all(request.as_bytes()).await.map_err(|e| BenchError::Io("subscribe", e))?;
+    // What rustls has not handed to the socket yet goes now.
+    tls.flush().await.map_err(|e| BenchError::Io("subscribe", e))?;
     let mut head = Vec::new();
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         let mut chunk = [0u8; 1024];

@@ -108,8 +108,11 @@ async fn accept_loop<T: Transport>(listener: TcpListener, connections: Connectio
                 tasks.spawn(async move {
                     match connections.transport.accept(socket, &connections.shutdown).await {
                         Accepted::Http1(stream) => route(stream, peer, connections).await,
+                        // Boxed: hyper's connection is several KiB, and every connection's task
+                        // would be sized for it, direct-path streams included.
                         Accepted::Http2(stream) => {
-                            crate::server::http2::serve(stream, connections.router, connections.shutdown).await
+                            Box::pin(crate::server::http2::serve(stream, connections.router, connections.shutdown))
+                                .await
                         }
                         Accepted::Closed => {}
                     }
