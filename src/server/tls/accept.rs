@@ -13,8 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A client has this long from connecting to finishing the TLS handshake (then the usual time
 /// for its first request head), so a slow or silent client cannot hold a task for ever. As long
-/// as the head's own limit: a handshake costs CPU on both sides, and on a loaded machine 10 s
-/// turned away well-behaved clients (the TLS benchmark, 20 handshakes at once, debug build).
+/// as the head's own limit: a handshake costs CPU on both sides, and a loaded machine is slow.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first byte of a TLS connection: a handshake record (`ContentType::Handshake`).
