@@ -15,7 +15,7 @@ use crate::{
     jobs::settings::JobsSettings,
     market::settings::MarketSettings,
     monitor::settings::MonitorSettings,
-    server::cors::CorsSettings,
+    server::{cors::CorsSettings, tls::TlsSettings},
     streams::{auth::AuthSettings, limits::LimitSettings, StreamSettings},
 };
 use figment::{
@@ -44,11 +44,19 @@ pub struct ServerSettings {
     /// Enables `/api/debug/*` (e.g. dropping every open stream). Never enable it in production.
     #[serde(rename = "debug-endpoints")]
     pub debug_endpoints: bool,
+    /// `tls-cert` and `tls-key`: HTTPS on `site-addr` when both are set.
+    #[serde(flatten)]
+    pub tls: TlsSettings,
 }
 
 impl ServerSettings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Whether `site-addr` speaks TLS (HTTPS, HTTP/2 by ALPN), e.g. for `Secure` cookies.
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.files().is_some()
     }
 }
 
@@ -108,6 +116,7 @@ impl PulseboardSettings {
     /// Checks what the types alone cannot, module by module: one message per problem.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = [
+            self.server.tls.validate(),
             self.streams.validate(),
             self.auth.validate(),
             self.jobs.validate(),

@@ -1,5 +1,6 @@
-//! The pulseboard server binary: config -> hub -> router -> serve; and `pulseboard token`, which
-//! mints a token with the same configuration's key (README, "Tokens").
+//! The pulseboard server binary: config -> hub -> router -> serve; `pulseboard token`, which
+//! mints a token with the same configuration's key (README, "Tokens"); and `pulseboard cert`,
+//! which writes a self-signed certificate for local HTTPS (README, "TLS and HTTP/2").
 
 use clap::{Parser, Subcommand};
 use pulseboard::streams::auth::{keys, Auth, Grants};
@@ -12,6 +13,7 @@ struct Args {
     /// Configuration file (default: ./Leptos.toml if present, else the built-in defaults).
     #[arg(long, env = "PULSEBOARD_CONFIG", value_name = "PATH", global = true)]
     config: Option<PathBuf>,
+    /// Without a command: serve.
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -31,10 +33,19 @@ enum Command {
         #[arg(long, default_value = "1h", value_parser = parse_ttl)]
         ttl: Duration,
     },
+    /// Write a TLS certificate and key for local use (DIR/cert.pem, DIR/key.pem).
+    Cert {
+        /// A self-signed certificate for localhost, 127.0.0.1 and ::1, written to DIR.
+        #[arg(long, value_name = "DIR")]
+        self_signed: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Cert { self_signed }) = &args.command {
+        return cert(self_signed);
+    }
     let settings = match pulseboard::config::resolve_path(args.config.as_deref())
         .and_then(|path| pulseboard::config::load(path.as_deref()))
     {
@@ -54,6 +65,29 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime.block_on(serve(settings)),
         Err(err) => {
             eprintln!("pulseboard: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `pulseboard cert --self-signed DIR`: prints where the files went and how to use them.
+fn cert(dir: &std::path::Path) -> ExitCode {
+    match pulseboard::server::tls::self_signed::write_self_signed(dir) {
+        Ok(written) => {
+            println!(
+                "wrote {} and {} (valid for localhost, 127.0.0.1 and ::1)",
+                written.cert.display(),
+                written.key.display()
+            );
+            println!(
+                "serve HTTPS with: PULSEBOARD_TLS_CERT={} PULSEBOARD_TLS_KEY={} pulseboard",
+                written.cert.display(),
+                written.key.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("pulseboard: {err}");
             ExitCode::FAILURE
         }
     }

@@ -4,7 +4,8 @@
 //! server itself (started by `run`). `market` is the benchmark of issue 5: pulseboard's
 //! simulated market with live and stalled quote subscribers. `slow` is issue 12's: server memory
 //! per every-event subscriber that stops reading, on the direct path and on hyper, for one or
-//! more server binaries in the same run.
+//! more server binaries in the same run. `tls` measures what TLS costs the server per idle
+//! stream (issue 12): plain HTTP against TLS with HTTP/1.1 and with HTTP/2.
 //!
 //! The tool is a crate of its own and does not depend on the app crate: it is a client of
 //! pulseboard's public HTTP contract, like any outside client, so it reads the JSON with its own
@@ -34,6 +35,7 @@ mod server_proc;
 mod slow;
 mod sse;
 mod subscriber;
+mod tls_idle;
 mod tracker;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +66,8 @@ enum Command {
     /// Benchmark slow consumers (issue 12): server memory per every-event subscriber that stops
     /// reading, on the direct path and on hyper, for each given server binary.
     Slow(slow::SlowArgs),
+    /// Server memory per idle stream over TLS (HTTP/1.1 and HTTP/2) against plain HTTP.
+    Tls(TlsArgs),
     /// Serve the reference server (the `run` command starts this itself).
     Reference {
         /// Listen address; must be on 127.0.0.1 (port 0: any free port).
@@ -175,6 +179,31 @@ struct MarketArgs {
     work_dir: PathBuf,
 }
 
+#[derive(clap::Args, Debug)]
+struct TlsArgs {
+    /// Idle streams per transport (at most 10000).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    streams: u32,
+    /// Streams on each HTTP/2 connection (the server allows 200 at once).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=200))]
+    streams_per_connection: u32,
+    /// Transports to measure, in order; each gets a fresh server.
+    #[arg(long, value_delimiter = ',', default_value = "plain,tls-http1,tls-h2")]
+    transports: Vec<tls_idle::Transport>,
+    /// Seconds to wait after the last stream opened before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    settle_secs: f64,
+    /// Connections being opened at once (each costs a TLS handshake on both sides).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    connect_concurrency: u32,
+    /// The pulseboard server binary (default: `pulseboard` next to this executable).
+    #[arg(long)]
+    pulseboard: Option<PathBuf>,
+    /// Working directory for the pulseboard server (its data dir and the certificate go inside).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pulseboard-bench"))]
+    work_dir: PathBuf,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum ServerArg {
     Reference,
@@ -203,6 +232,7 @@ fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run(args, soft_limit)),
         Command::Market(args) => runtime.block_on(market(args, soft_limit)),
         Command::Slow(args) => runtime.block_on(slow::command(args, soft_limit)),
+        Command::Tls(args) => runtime.block_on(tls(args, soft_limit)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -291,6 +321,28 @@ fn unlimited_env() -> Vec<(String, String)> {
     .into_iter()
     .map(|(key, value)| (key.to_string(), value.to_string()))
     .collect()
+}
+
+async fn tls(args: TlsArgs, soft_limit: u64) -> Result<(), BenchError> {
+    fdlimit::check(args.streams as usize, soft_limit)?;
+    let bench_exe = std::env::current_exe().map_err(|e| BenchError::Io("finding this executable", e))?;
+    let launch = Launch {
+        pulseboard_exe: pulseboard_exe(&bench_exe, args.pulseboard, true)?,
+        bench_exe,
+        buffer_events: 0,
+        pulseboard_env: [unlimited_env(), vec![("PULSEBOARD_MARKET_TICKS_PER_SECOND".into(), "0".into())]].concat(),
+        work_dir: args.work_dir,
+    };
+    let plan = tls_idle::TlsPlan {
+        transports: args.transports,
+        streams: args.streams as usize,
+        streams_per_connection: args.streams_per_connection as usize,
+        settle: secs("settle-secs", args.settle_secs, 60.0)?,
+        connect_concurrency: args.connect_concurrency as usize,
+    };
+    let results = tls_idle::run(&launch, &plan).await?;
+    println!("{}", tls_idle::markdown(&results));
+    Ok(())
 }
 
 async fn run(args: RunArgs, soft_limit: u64) -> Result<(), BenchError> {

@@ -86,7 +86,10 @@ pub async fn start(kind: ServerKind, launch: &Launch) -> Result<ServerProcess, B
         let mut found = Some(found);
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(addr) = line.split("listening on http://").nth(1) {
+            // `https://` when the server speaks TLS.
+            let named =
+                line.split("listening on http://").nth(1).or_else(|| line.split("listening on https://").nth(1));
+            if let Some(addr) = named {
                 if let Some(found) = found.take() {
                     let _ = found.send(addr.trim().parse::<SocketAddr>().ok());
                 }

@@ -6,7 +6,7 @@
 //! Hand-written because axum's own make-service knows only its `TcpListener`'s streams, not our
 //! listener's; like it, each connection gets a clone of the finished router (an `Arc`).
 
-use super::direct::{Prefixed, RoutingListener};
+use super::direct::{Prefixed, RoutingListener, Stream};
 use crate::streams::limits::SocketMeter;
 use axum::{extract::ConnectInfo, extract::Request, response::Response, serve::IncomingStream, Router};
 use std::{
@@ -21,7 +21,7 @@ use tower::Service;
 #[derive(Clone)]
 pub struct MakeWithPeer(pub Router);
 
-impl Service<IncomingStream<'_, RoutingListener>> for MakeWithPeer {
+impl<S: Stream> Service<IncomingStream<'_, RoutingListener<S>>> for MakeWithPeer {
     type Response = WithPeer;
     type Error = Infallible;
     type Future = Ready<Result<WithPeer, Infallible>>;
@@ -30,8 +30,8 @@ impl Service<IncomingStream<'_, RoutingListener>> for MakeWithPeer {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, incoming: IncomingStream<'_, RoutingListener>) -> Self::Future {
-        let io: &Prefixed = incoming.io();
+    fn call(&mut self, incoming: IncomingStream<'_, RoutingListener<S>>) -> Self::Future {
+        let io: &Prefixed<S> = incoming.io();
         ready(Ok(WithPeer { router: self.0.clone(), peer: *incoming.remote_addr(), meter: io.meter() }))
     }
 }

@@ -4,12 +4,18 @@
 //! runner, market, monitor) → router → listener (with the direct stream path) → serve. Every
 //! background task is spawned through one [`Shutdown`]; [`RunningServer::stopped`] applies the
 //! grace period once, from the moment shutdown began to the end of the last task.
+//!
+//! With `tls-cert` and `tls-key` the same listener speaks HTTPS (module [`tls`]): the routing,
+//! the direct path and hyper's serving are the same over plain TCP and over TLS, and HTTP/2
+//! connections (ALPN `h2`) are served by hyper in tracked tasks of their own (`http2`).
 
 pub mod cors;
 mod connect;
 pub mod direct;
+mod http2;
 mod router;
 mod shutdown;
+pub mod tls;
 
 pub use router::router;
 pub use shutdown::Shutdown;
@@ -35,13 +41,16 @@ use crate::{
         StreamContext,
     },
 };
-use direct::RoutingListener;
-use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+use axum::Router;
+use direct::{Plain, RoutingListener, Transport};
+use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Whether it speaks HTTPS (`tls-cert` and `tls-key` set).
+    pub tls: bool,
     pub hub: Hub,
     pub jobs: JobRunner,
     shutdown: Shutdown,
@@ -89,19 +98,30 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let data_dir = &config.server.data_dir;
     // File work stays off the async runtime, startup included.
     let prepared = tokio::task::spawn_blocking({
-        let (data_dir, auth_settings) = (data_dir.clone(), config.auth.clone());
+        let (data_dir, auth_settings, tls_enabled) = (data_dir.clone(), config.auth.clone(), config.server.tls_enabled());
         move || {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
-            // `false` until the TLS settings serve the site over HTTPS; their wiring sets it.
-            let sessions = SessionKeys::load_or_create(&data_dir)?.secure(false);
+            // Served over HTTPS: the session cookie is `Secure`.
+            let sessions = SessionKeys::load_or_create(&data_dir)?.secure(tls_enabled);
             Ok::<_, io::Error>((sessions, auth::keys::load(&auth_settings, &data_dir)?))
         }
     });
     let (sessions, keys) = prepared.await.map_err(io::Error::other)??;
     let auth = Auth::new(keys, &config.auth).reserving(reserved_topics());
     tracing::info!("{}", auth.describe());
+    let tls_config = match config.server.tls.files() {
+        Some((cert, key)) => {
+            let (cert, key) = (cert.clone(), key.clone());
+            Some(
+                tokio::task::spawn_blocking(move || tls::load_server_config(&cert, &key))
+                    .await
+                    .map_err(io::Error::other)??,
+            )
+        }
+        None => None,
+    };
     let shutdown = Shutdown::new();
     let hub_config = HubConfig::from_settings(&config.streams);
     let hub = match &config.streams.hub {
@@ -144,11 +164,37 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
 
     let router = router(state);
     let grace = config.server.shutdown_grace();
-    // Event-stream requests are answered on the lean direct path, the rest by hyper.
-    let listener = RoutingListener::start(listener, router.clone(), shutdown.tasks().clone(), shutdown.token())?;
-    let task = tokio::spawn({
-        let (shutdown, hub, jobs) = (shutdown.clone(), hub.clone(), jobs.clone());
-        async move {
+    let tls = tls_config.is_some();
+    let stage = Stage { router, shutdown: shutdown.clone(), hub: hub.clone(), jobs: jobs.clone(), grace };
+    let task = match tls_config {
+        None => tokio::spawn(stage.serve(listener, Plain)?),
+        Some(config) => tokio::spawn(stage.serve(listener, tls::TlsTransport::new(config))?),
+    };
+    Ok(RunningServer { addr, tls, hub, jobs, shutdown, task })
+}
+
+/// What serving needs, whatever the transport.
+struct Stage {
+    router: Router,
+    shutdown: Shutdown,
+    hub: Hub,
+    jobs: JobRunner,
+    grace: Duration,
+}
+
+impl Stage {
+    /// Starts accepting on `listener` and returns the server's task: it serves until shutdown,
+    /// then drains.
+    fn serve<T: Transport>(
+        self,
+        listener: TcpListener,
+        transport: T,
+    ) -> io::Result<impl Future<Output = io::Result<()>> + Send + 'static> {
+        let Self { router, shutdown, hub, jobs, grace } = self;
+        // Event-stream requests are answered on the lean direct path, the rest by hyper.
+        let listener =
+            RoutingListener::start(listener, transport, router.clone(), shutdown.tasks().clone(), shutdown.token())?;
+        Ok(async move {
             let deadline = shutdown.deadline(grace);
             // Each connection gets a clone of the finished router (an `Arc`), with its peer address
             // and socket meter (`connect`). Serving the `Router` itself rebuilds every route per
@@ -170,9 +216,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
             jobs.shutdown(left).await;
             shutdown.drained().await;
             served
-        }
-    });
-    Ok(RunningServer { addr, hub, jobs, shutdown, task })
+        })
+    }
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -182,7 +227,8 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     let signals = shutdown::Signals::install();
     let server = start(settings).await?;
     // Tests and scripts read this line to learn the port when the configured port is 0.
-    println!("pulseboard listening on http://{}", server.addr);
+    let scheme = if server.tls { "https" } else { "http" };
+    println!("pulseboard listening on {scheme}://{}", server.addr);
     tracing::info!(addr = %server.addr, "listening");
     signals.recv().await;
     tracing::info!("shutting down");

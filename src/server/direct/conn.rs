@@ -8,33 +8,22 @@
 //! a stream whose client stopped reading can still notice it owes too much and fail, and a
 //! failed stream's connection is reset. At most one chunk waits behind the one being written.
 
-use super::head::{encode_head, ChunkSize, Framing, LAST_CHUNK};
+use super::{
+    head::{encode_head, ChunkSize, Framing, LAST_CHUNK},
+    transport::Stream,
+};
 use crate::streams::limits::SocketMeter;
 use axum::{body::Body, body::HttpBody, extract::ConnectInfo, Router};
 use bytes::{Buf, Bytes};
 use http::Request;
 use http_body_util::BodyExt;
 use std::{io, net::SocketAddr, time::Duration};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        tcp::{ReadHalf, WriteHalf},
-        TcpStream,
-    },
-};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tower::ServiceExt;
 
-/// Most bytes of an event stream the kernel holds unsent (`TCP_NOTSENT_LOWAT`).
-pub const UNSENT_LIMIT_BYTES: u32 = 16 * 1024;
-
-/// Answers `request` on `stream` and closes the connection.
-pub async fn serve(mut stream: TcpStream, peer: SocketAddr, mut request: Request<()>, router: Router) {
-    // Events are written whole, one write each: no reason to let Nagle hold them back.
-    let _ = stream.set_nodelay(true);
-    // A reader slower than its stream must fall behind in the hub, where latest-wins streams keep
-    // only each topic's newest event, not in a kernel send buffer that grows to megabytes of
-    // stale frames. Keep at most this much unsent per socket.
-    let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT_BYTES);
+/// Answers `request` on `stream` (plain TCP or TLS) and closes the connection.
+pub async fn serve(mut stream: impl Stream, peer: SocketAddr, mut request: Request<()>, router: Router) {
+    stream.prepare_for_events();
     let meter = SocketMeter::new();
     request.extensions_mut().insert(ConnectInfo(peer));
     request.extensions_mut().insert(meter.clone());
@@ -51,10 +40,12 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, mut request: Request
         encode_head(parts.status, &parts.headers, framing, &httpdate::fmt_http_date(std::time::SystemTime::now()));
     drop(parts);
 
-    let (mut reader, mut writer) = stream.split();
-    let outcome = tokio::select! {
-        () = client_gone(&mut reader) => Ok(()),
-        written = write_response(&mut writer, head, body, framing, &meter) => written,
+    let outcome = {
+        let (mut reader, mut writer) = stream.halves();
+        tokio::select! {
+            () = client_gone(&mut reader) => Ok(()),
+            written = write_response(&mut writer, head, body, framing, &meter) => written,
+        }
     };
     match outcome {
         Ok(()) => {
@@ -63,7 +54,7 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, mut request: Request
         Err(err) => {
             // A stream closed for lagging: reset, so the kernel drops what the client never read.
             if meter.lagged() {
-                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                let _ = socket2::SockRef::from(stream.tcp()).set_linger(Some(Duration::ZERO));
             }
             tracing::trace!("direct stream connection ended: {err}");
         }
@@ -81,7 +72,7 @@ fn on_the_wire(data: Bytes, framing: Framing) -> impl Buf {
 }
 
 async fn write_response(
-    writer: &mut WriteHalf<'_>,
+    writer: &mut (impl AsyncWrite + Unpin),
     head: Vec<u8>,
     mut body: Body,
     framing: Framing,
@@ -131,7 +122,7 @@ async fn write_response(
 }
 
 /// Writes some of `writing` (never completes when there is nothing to write).
-async fn write_some(writer: &mut WriteHalf<'_>, writing: &mut Option<impl Buf>) -> io::Result<usize> {
+async fn write_some(writer: &mut (impl AsyncWrite + Unpin), writing: &mut Option<impl Buf>) -> io::Result<usize> {
     match writing {
         Some(buf) => writer.write_buf(buf).await,
         None => std::future::pending().await,
@@ -140,7 +131,7 @@ async fn write_some(writer: &mut WriteHalf<'_>, writing: &mut Option<impl Buf>) 
 
 /// Completes when the client closes its side (or the socket fails). Anything it sends after the
 /// request is read and dropped: the direct path answers one request per connection.
-async fn client_gone(reader: &mut ReadHalf<'_>) {
+async fn client_gone(reader: &mut (impl AsyncRead + Unpin)) {
     let mut scratch = [0u8; 64];
     loop {
         match reader.read(&mut scratch).await {

@@ -1,11 +1,13 @@
-//! The listener `axum::serve` accepts from. Each new connection's first request head is read
-//! here: an event-stream request is answered on the direct path, everything else (pages, server
-//! functions, publishing, HTTP/2, anything odd) is handed to axum and hyper with the bytes
-//! already read put back in front of the socket.
+//! The listener `axum::serve` accepts from. Each new connection is made ready by its transport
+//! (plain TCP, or the TLS handshake), then its first request head is read here: an event-stream
+//! request is answered on the direct path, everything else (pages, server functions, publishing,
+//! anything odd) is handed to axum and hyper with the bytes already read put back in front of the
+//! stream. A connection that agreed on HTTP/2 by ALPN goes to hyper's HTTP/2 server at once.
 
 use super::{
     conn,
     head::{parse_head, sniff, Head, Sniff, MAX_HEAD_BYTES},
+    transport::{Accepted, Stream, Transport},
 };
 use crate::streams::limits::SocketMeter;
 use axum::Router;
@@ -19,7 +21,7 @@ use std::{
 };
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     sync::mpsc,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -31,29 +33,32 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 const FIRST_READ: usize = 1024;
 
 /// Connections for hyper, in the order their first bytes arrived.
-pub struct RoutingListener {
-    for_hyper: mpsc::Receiver<(Prefixed, SocketAddr)>,
+pub struct RoutingListener<S> {
+    for_hyper: mpsc::Receiver<(Prefixed<S>, SocketAddr)>,
     local_addr: SocketAddr,
 }
 
-impl RoutingListener {
-    /// Starts accepting on `listener`. Direct-path connections run as tasks of `direct`, so the
-    /// server can wait for them on shutdown; accepting stops when `shutdown` is cancelled.
-    pub fn start(
+impl<S: Stream> RoutingListener<S> {
+    /// Starts accepting on `listener`. Connection tasks (the transport's handshake, the direct
+    /// path, HTTP/2 connections) run as tasks of `tasks`, so the server can wait for them on
+    /// shutdown; accepting stops when `shutdown` is cancelled.
+    pub fn start<T: Transport<Stream = S>>(
         listener: TcpListener,
+        transport: T,
         router: Router,
-        direct: TaskTracker,
+        tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
         let (to_hyper, for_hyper) = mpsc::channel(1024);
-        direct.clone().spawn(accept_loop(listener, router, to_hyper, direct, shutdown));
+        let connections = Connections { transport, router, to_hyper, tasks: tasks.clone(), shutdown };
+        tasks.spawn(accept_loop(listener, connections));
         Ok(Self { for_hyper, local_addr })
     }
 }
 
-impl axum::serve::Listener for RoutingListener {
-    type Io = Prefixed;
+impl<S: Stream> axum::serve::Listener for RoutingListener<S> {
+    type Io = Prefixed<S>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -69,22 +74,50 @@ impl axum::serve::Listener for RoutingListener {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// What every connection task gets a clone of.
+struct Connections<T: Transport> {
+    transport: T,
     router: Router,
-    to_hyper: mpsc::Sender<(Prefixed, SocketAddr)>,
-    direct: TaskTracker,
+    to_hyper: mpsc::Sender<(Prefixed<T::Stream>, SocketAddr)>,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
-) {
+}
+
+// By hand: a derive would ask for `T::Stream: Clone`, which no stream is.
+impl<T: Transport> Clone for Connections<T> {
+    fn clone(&self) -> Self {
+        Self {
+            transport: self.transport.clone(),
+            router: self.router.clone(),
+            to_hyper: self.to_hyper.clone(),
+            tasks: self.tasks.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+async fn accept_loop<T: Transport>(listener: TcpListener, connections: Connections<T>) {
     loop {
         let accepted = tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = connections.shutdown.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
             Ok((socket, peer)) => {
-                let (router, to_hyper, shutdown) = (router.clone(), to_hyper.clone(), shutdown.clone());
-                direct.spawn(route(socket, peer, router, to_hyper, shutdown));
+                let connections = connections.clone();
+                let tasks = connections.tasks.clone();
+                tasks.spawn(async move {
+                    match connections.transport.accept(socket, &connections.shutdown).await {
+                        Accepted::Http1(stream) => route(stream, peer, connections).await,
+                        // Boxed: hyper's connection is several KiB, and every connection's task
+                        // would be sized for it, direct-path streams included.
+                        Accepted::Http2(stream) => {
+                            Box::pin(crate::server::http2::serve(stream, peer, connections.router, connections.shutdown))
+                                .await
+                        }
+                        Accepted::Closed => {}
+                    }
+                });
             }
             // The peer gave up before we accepted: nothing to do.
             Err(err)
@@ -106,13 +139,7 @@ async fn accept_loop(
 /// Reads the first request head and sends the connection down the right path.
 /// A connection still sending its head when the server shuts down is closed; an answered stream
 /// ends when the hub ends it (the response then ends cleanly).
-async fn route(
-    mut socket: TcpStream,
-    peer: SocketAddr,
-    router: Router,
-    to_hyper: mpsc::Sender<(Prefixed, SocketAddr)>,
-    shutdown: CancellationToken,
-) {
+async fn route<T: Transport>(mut socket: T::Stream, peer: SocketAddr, connections: Connections<T>) {
     let mut read = BytesMut::with_capacity(FIRST_READ);
     let reading = tokio::time::timeout(HEAD_TIMEOUT, async {
         loop {
@@ -135,35 +162,35 @@ async fn route(
         }
     });
     let head = tokio::select! {
-        () = shutdown.cancelled() => return,
+        () = connections.shutdown.cancelled() => return,
         head = reading => head,
     };
     match head {
         Ok(Some(Head::Complete(request))) => {
             drop(read);
-            conn::serve(socket, peer, *request, router).await;
+            conn::serve(socket, peer, *request, connections.router).await;
         }
         Ok(Some(_)) => {
             // As on the direct path: what a slow reader has not taken stays in the hub.
-            let _ = socket2::SockRef::from(&socket).set_tcp_notsent_lowat(conn::UNSENT_LIMIT_BYTES);
+            socket.prepare_for_events();
             let connection = Prefixed { prefix: read.freeze(), socket, meter: SocketMeter::new() };
             // Fails only when the server is shutting down: the connection is then just closed.
-            let _ = to_hyper.send((connection, peer)).await;
+            let _ = connections.to_hyper.send((connection, peer)).await;
         }
         // Closed, failed or timed out before sending a head: nothing to answer.
         Ok(None) | Err(_) => {}
     }
 }
 
-/// A socket with bytes already read from it put back in front, and a meter of what was written
+/// A stream with bytes already read from it put back in front, and a meter of what was written
 /// to it (for the event streams it carries; see `streams::limits::SocketMeter`).
-pub struct Prefixed {
+pub struct Prefixed<S: Stream> {
     prefix: Bytes,
-    socket: TcpStream,
+    socket: S,
     meter: SocketMeter,
 }
 
-impl Prefixed {
+impl<S: Stream> Prefixed<S> {
     pub fn meter(&self) -> SocketMeter {
         self.meter.clone()
     }
@@ -178,15 +205,15 @@ impl Prefixed {
 
 /// A connection whose stream was closed for lagging is reset, not closed: a graceful close would
 /// leave the kernel holding its unsent bytes for a client that does not read.
-impl Drop for Prefixed {
+impl<S: Stream> Drop for Prefixed<S> {
     fn drop(&mut self) {
         if self.meter.lagged() {
-            let _ = socket2::SockRef::from(&self.socket).set_linger(Some(Duration::ZERO));
+            let _ = socket2::SockRef::from(self.socket.tcp()).set_linger(Some(Duration::ZERO));
         }
     }
 }
 
-impl AsyncRead for Prefixed {
+impl<S: Stream> AsyncRead for Prefixed<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         if self.prefix.is_empty() {
             return Pin::new(&mut self.socket).poll_read(cx, buf);
@@ -201,7 +228,7 @@ impl AsyncRead for Prefixed {
     }
 }
 
-impl AsyncWrite for Prefixed {
+impl<S: Stream> AsyncWrite for Prefixed<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let written = Pin::new(&mut self.socket).poll_write(cx, buf);
         self.counted(written)
@@ -232,7 +259,7 @@ impl AsyncWrite for Prefixed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt;
+    use tokio::{io::AsyncWriteExt, net::TcpStream};
 
     #[tokio::test]
     async fn the_bytes_read_first_come_back_before_the_socket() {

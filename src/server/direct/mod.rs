@@ -10,9 +10,15 @@
 //! (routes, layers, access checks, errors) and its response is written straight to the socket,
 //! one chunk per body frame, with `connection: close`; every other connection is handed to axum
 //! and hyper unchanged.
+//!
+//! The path is written once for any [`Transport`]: plain TCP ([`Plain`]) or TLS (the server's
+//! `tls` module), where the connection is first made ready by the handshake and a connection
+//! that agreed on HTTP/2 goes to hyper whole.
 
 mod conn;
 pub mod head;
 mod listener;
+mod transport;
 
 pub use listener::{Prefixed, RoutingListener};
+pub use transport::{prepare_socket, Accepted, Plain, Stream, Transport, UNSENT_LIMIT_BYTES};
