@@ -51,7 +51,8 @@ fn https_client(cert: &[u8], http1_only: bool) -> reqwest::Client {
 }
 
 async fn publish_to(client: &reqwest::Client, addr: SocketAddr, topic: &str, body: &str) -> String {
-    let response = client.post(https(addr, &format!("/api/publish?topic={topic}"))).body(body.to_string()).send();
+    let request = client.post(https(addr, &format!("/api/publish?topic={topic}"))).bearer_auth(publisher_token());
+    let response = request.body(body.to_string()).send();
     let response = response.await.unwrap();
     assert_eq!(response.status(), 200);
     response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string()
@@ -211,6 +212,7 @@ async fn start_binary(env: &[(&str, &Path)]) -> (tokio::process::Child, String) 
         .env("PULSEBOARD_DATA_DIR", workdir.join("data"))
         .env("PULSEBOARD_MARKET_TICKS_PER_SECOND", "0")
         .env("PULSEBOARD_SHUTDOWN_GRACE_SECS", "10")
+        .env("PULSEBOARD_JWT_SECRET", TEST_SECRET)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

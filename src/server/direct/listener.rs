@@ -33,7 +33,7 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 const FIRST_READ: usize = 1024;
 
 /// Connections for hyper, in the order their first bytes arrived.
-pub struct RoutingListener<S> {
+pub struct RoutingListener<S: Stream> {
     for_hyper: mpsc::Receiver<(Prefixed<S>, SocketAddr)>,
     local_addr: SocketAddr,
 }
