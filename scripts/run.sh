@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo leptos build --release
+cargo leptos build --release --precompress
 exec ./target/release/pulseboard

@@ -5,6 +5,7 @@
 //! background task is spawned through one [`Shutdown`]; [`RunningServer::stopped`] applies the
 //! grace period once, from the moment shutdown began to the end of the last task.
 
+pub mod assets;
 pub mod direct;
 mod router;
 mod shutdown;
@@ -154,6 +155,8 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     let grace = settings.pulseboard.server.shutdown_grace();
     // Handlers first: a SIGTERM right after the "listening" line must still drain gracefully.
     let signals = shutdown::Signals::install();
+    // The binary serves its site folder: refuse one from another build before listening.
+    assets::check_site(&settings.leptos).await?;
     let server = start(settings).await?;
     // Tests and scripts read this line to learn the port when the configured port is 0.
     println!("pulseboard listening on http://{}", server.addr);
