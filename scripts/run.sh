@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo leptos build --release --precompress
+bash scripts/precompress.sh
 exec ./target/release/pulseboard

@@ -20,6 +20,7 @@ cargo test -p pulseboard-bench
 
 printf '\n==> Release build\n'
 cargo leptos build --release --precompress
+bash scripts/precompress.sh
 
 printf '\n==> End-to-end tests (Playwright + Chromium)\n'
 cd end2end

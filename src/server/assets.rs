@@ -116,10 +116,7 @@ pub enum SiteError {
 /// The binary's check, off the async runtime: logs what it found, or refuses with the reason.
 pub async fn check_site(options: &LeptosOptions) -> io::Result<()> {
     let options = options.clone();
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
+    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)).unwrap_or_default();
     let status = tokio::task::spawn_blocking(move || inspect_site(&options, &exe_dir))
         .await
         .map_err(io::Error::other)?
