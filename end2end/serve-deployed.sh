@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploys the release build the way README describes: the binary, its site folder and Leptos.toml
+# Deploys the release build the way README describes: the binary (and its hash.txt), its site folder and Leptos.toml
 # copied into an empty directory, nothing else (no cargo-leptos, no source tree), then runs it.
 set -euo pipefail
 port="${1:-3100}"
@@ -11,6 +11,8 @@ for needed in "$repo/target/$profile/pulseboard" "$repo/target/site/pkg"; do
 done
 deploy="$(mktemp -d -t pulseboard-deploy.XXXXXX)"
 cp "$repo/target/$profile/pulseboard" "$deploy/"
+# The hashed names of the site's js/wasm/css, which the binary reads beside itself.
+if [[ -e "$repo/target/$profile/hash.txt" ]]; then cp "$repo/target/$profile/hash.txt" "$deploy/"; fi
 cp -r "$repo/target/site" "$deploy/site"
 cp "$repo/Leptos.toml" "$deploy/"
 cd "$deploy"

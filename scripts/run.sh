@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo leptos build --release
+cargo leptos build --release --precompress
+bash scripts/precompress.sh
 exec ./target/release/pulseboard

@@ -19,7 +19,8 @@ cargo test --features ssr
 cargo test -p pulseboard-bench
 
 printf '\n==> Release build\n'
-cargo leptos build --release
+cargo leptos build --release --precompress
+bash scripts/precompress.sh
 
 printf '\n==> End-to-end tests (Playwright + Chromium)\n'
 cd end2end

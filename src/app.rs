@@ -11,7 +11,7 @@ use crate::{
     ui::{keep_focus, Hydrated, ThemeState, ThemeToggle},
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     ParamSegment, SsrMode, StaticSegment,
@@ -28,6 +28,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // From public/ (cargo-leptos copies it into the site root); SVG where supported.
                 <link rel="icon" href="/favicon.ico" sizes="16x16 32x32 48x48"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The stylesheet's name carries its content hash when hash-files is on (hash.txt).
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -50,7 +52,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| keep_focus());
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/pulseboard.css"/>
         <Title formatter=|page: String| if page.is_empty() { "pulseboard".to_string() } else { format!("{page} · pulseboard") }/>
         <Router>
             <div

@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod build_id;
 pub mod inspector;
 pub mod jobs;
 pub mod market;
@@ -32,5 +33,8 @@ pub mod time;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Keeps the build id in the wasm, where the server looks for it (build_id), and shows it to
+    // whoever opens the console.
+    web_sys::console::debug_1(&build_id::MARKER.into());
     leptos::mount::hydrate_body(app::App);
 }

@@ -9,6 +9,7 @@
 //! the direct path and hyper's serving are the same over plain TCP and over TLS, and HTTP/2
 //! connections (ALPN `h2`) are served by hyper in tracked tasks of their own (`http2`).
 
+pub mod assets;
 pub mod cors;
 mod connect;
 pub mod direct;
@@ -225,6 +226,8 @@ pub async fn run(settings: Settings) -> io::Result<()> {
     let grace = settings.pulseboard.server.shutdown_grace();
     // Handlers first: a SIGTERM right after the "listening" line must still drain gracefully.
     let signals = shutdown::Signals::install();
+    // The binary serves its site folder: refuse one from another build before listening.
+    assets::check_site(&settings.leptos).await?;
     let server = start(settings).await?;
     // Tests and scripts read this line to learn the port when the configured port is 0.
     let scheme = if server.tls { "https" } else { "http" };

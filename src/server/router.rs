@@ -36,9 +36,14 @@ pub fn router(state: AppState) -> Router {
     // layers: their event streams are never compressed anyway, their JSON answers are a few bytes,
     // and the compression wrapper would cost every open stream ~6 KiB.
     let sessions = state.sessions.clone();
+    // Assets: the built js/wasm/css (precompressed where built so, `immutable` when their names
+    // carry a hash) come from `assets`; pages and the rest are revalidated on every visit.
+    let assets = super::assets::pkg_router(&options);
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .merge(assets)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::map_response(super::assets::revalidate_by_default))
         .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
         .layer(CompressionLayer::new());
     let origins = super::cors::AllowedOrigins::new(&state.settings.cors);
