@@ -128,7 +128,8 @@ async fn publishes_beyond_the_rate_are_refused_per_token() {
     })
     .await;
     // Three publishers (distinct tokens), each with its own bucket.
-    let tokens = [token_for(&["rate"], &[], 600), token_for(&["rate", "a"], &[], 600), token_for(&["rate", "b"], &[], 600)];
+    let tokens =
+        [token_for(&["rate"], &[], 600), token_for(&["rate", "a"], &[], 600), token_for(&["rate", "b"], &[], 600)];
     for who in &tokens {
         for _ in 0..2 {
             assert_eq!(publish_status(&server, Some(who)).await.0, 200, "{who:?}");

@@ -10,8 +10,8 @@
 //! connections (ALPN `h2`) are served by hyper in tracked tasks of their own (`http2`).
 
 pub mod assets;
-pub mod cors;
 mod connect;
+pub mod cors;
 pub mod direct;
 mod http2;
 mod router;
@@ -99,7 +99,8 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let data_dir = &config.server.data_dir;
     // File work stays off the async runtime, startup included.
     let prepared = tokio::task::spawn_blocking({
-        let (data_dir, auth_settings, tls_enabled) = (data_dir.clone(), config.auth.clone(), config.server.tls_enabled());
+        let (data_dir, auth_settings, tls_enabled) =
+            (data_dir.clone(), config.auth.clone(), config.server.tls_enabled());
         move || {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))

@@ -20,8 +20,8 @@ use super::{
     limits::{Client, StreamLimits},
     names::TopicName,
     settings::StreamSettings,
-    wire,
     silence::Silence,
+    wire,
 };
 use axum::{body::Bytes, http::HeaderMap};
 use futures::{future::Either, Stream, StreamExt};

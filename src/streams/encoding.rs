@@ -67,7 +67,11 @@ impl<T> EventStream<T> {
     /// Wraps SSE chunks that may fail: a failure ends the response (and its connection).
     #[cfg(feature = "ssr")]
     pub fn from_sse_chunks(chunks: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static) -> Self {
-        Self { bytes: Box::pin(chunks.map(|chunk| chunk.map_err(|err| err.to_string()))), heartbeat: None, _item: PhantomData }
+        Self {
+            bytes: Box::pin(chunks.map(|chunk| chunk.map_err(|err| err.to_string()))),
+            heartbeat: None,
+            _item: PhantomData,
+        }
     }
 
     /// The raw SSE bytes.

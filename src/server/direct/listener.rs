@@ -112,8 +112,13 @@ async fn accept_loop<T: Transport>(listener: TcpListener, connections: Connectio
                         // Boxed: hyper's connection is several KiB, and every connection's task
                         // would be sized for it, direct-path streams included.
                         Accepted::Http2(stream) => {
-                            Box::pin(crate::server::http2::serve(stream, peer, connections.router, connections.shutdown))
-                                .await
+                            Box::pin(crate::server::http2::serve(
+                                stream,
+                                peer,
+                                connections.router,
+                                connections.shutdown,
+                            ))
+                            .await
                         }
                         Accepted::Closed => {}
                     }
