@@ -19,8 +19,11 @@ use pulseboard::{
 };
 use std::{path::PathBuf, sync::OnceLock};
 
+/// A target: arbitrary bytes in, a panic when a rule breaks.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, for drivers that run them all.
-pub const ALL: &[(&str, fn(&[u8]))] = &[
+pub const ALL: &[(&str, Target)] = &[
     ("sse_encoding", sse_encoding),
     ("event_id", event_id),
     ("names", names),
