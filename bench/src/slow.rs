@@ -177,7 +177,8 @@ pub async fn run(label: &str, launch: &Launch, plan: &SlowPlan, path: StreamPath
     }
     eprintln!("  {} stalled subscribers connected; they read nothing from now on", held.len());
 
-    let mut publisher = Publisher::start(server.addr, TOPIC, 2, plan.pad, Instant::now(), server.publish_token.as_deref()).await?;
+    let mut publisher =
+        Publisher::start(server.addr, TOPIC, 2, plan.pad, Instant::now(), server.publish_token.as_deref()).await?;
     let counts = publisher.counts.clone();
     let total = (f64::from(plan.rate) * plan.stall.as_secs_f64()) as u64;
     let rate = plan.rate;
