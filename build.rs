@@ -29,7 +29,9 @@ fn main() {
         digest.update(&contents);
     }
     let id: String = digest.finalize()[..16].iter().map(|byte| format!("{byte:02x}")).collect();
-    println!("cargo:rustc-env=PULSEBOARD_BUILD_ID={id}");
+    // Not under the PULSEBOARD_ prefix: cargo also sets this for the programs it runs (tests,
+    // `cargo run`), where the configuration would take it for a misspelt setting.
+    println!("cargo:rustc-env=BUILD_ID_OF_THIS_SOURCE={id}");
     // A directory is scanned recursively for changes.
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=Cargo.toml");

@@ -6,13 +6,13 @@
 //! refuses a site from another build (`server::assets`). Runs everywhere; no I/O here.
 
 /// This build's id: 32 lowercase hex digits.
-pub const BUILD_ID: &str = env!("PULSEBOARD_BUILD_ID");
+pub const BUILD_ID: &str = env!("BUILD_ID_OF_THIS_SOURCE");
 
 /// What precedes the id in the wasm's data.
 pub const MARKER_PREFIX: &str = "pulseboard-build-id:";
 
 /// The marker as it appears, byte for byte, in the wasm of this build.
-pub const MARKER: &str = concat!("pulseboard-build-id:", env!("PULSEBOARD_BUILD_ID"));
+pub const MARKER: &str = concat!("pulseboard-build-id:", env!("BUILD_ID_OF_THIS_SOURCE"));
 
 /// Length of an id in characters.
 pub const ID_LEN: usize = 32;

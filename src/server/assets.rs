@@ -113,6 +113,12 @@ pub enum SiteError {
     OtherBuild { path: PathBuf, found: String, expected: &'static str },
 }
 
+/// Where Leptos looks for the hash file: beside the running binary.
+pub fn hash_file_path(options: &LeptosOptions) -> PathBuf {
+    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)).unwrap_or_default();
+    exe_dir.join(&*options.hash_file)
+}
+
 /// The binary's check, off the async runtime: logs what it found, or refuses with the reason.
 pub async fn check_site(options: &LeptosOptions) -> io::Result<()> {
     let options = options.clone();
