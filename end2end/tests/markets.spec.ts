@@ -89,7 +89,10 @@ test('columns sort, the whole column in order', async ({ page, request }) => {
 async function publishTicks(request: import('@playwright/test').APIRequestContext, prices: Record<string, number>) {
   for (const [symbol, price] of Object.entries(prices)) {
     const tick = { symbol, price, volume: 100, timestamp: Date.now() };
-    const response = await request.post('/api/publish?topic=ticks', { data: JSON.stringify(tick) });
+    const response = await request.post('/api/publish?topic=ticks', {
+      data: JSON.stringify(tick),
+      headers: bearer(['ticks']),
+    });
     expect(response.status(), await response.text()).toBe(200);
   }
 }

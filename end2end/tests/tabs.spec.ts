@@ -1,4 +1,5 @@
 import { test, expect, Page, BrowserContext, APIRequestContext, Request } from '@playwright/test';
+import { bearer } from './token';
 
 // Many tabs of one browser profile share one connection per stream (Web Locks pick the tab that
 // holds it, BroadcastChannel hands its events to the others), and a connection that goes silent
@@ -12,9 +13,12 @@ function uniqueTopic(name: string) {
   return `e2e.tabs.${name}.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;
 }
 
-/// The one place the spec publishes (so a publish token, when required, is added here only).
+/// The one place the spec publishes, with a publish token for the topic.
 async function publish(request: APIRequestContext, topic: string, data: string) {
-  const response = await request.post(`/api/publish?topic=${encodeURIComponent(topic)}`, { data });
+  const response = await request.post(`/api/publish?topic=${encodeURIComponent(topic)}`, {
+    data,
+    headers: bearer([topic]),
+  });
   expect(response.status()).toBe(200);
   return (await response.json()).id as string;
 }
