@@ -2,8 +2,8 @@
 //!
 //! Runs everywhere: `app`, the pages, the typed stream layer and `request_error` (the one error
 //! server functions answer with). Server only (`ssr`): `config`, `server`, `state`, `session`,
-//! `time` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the `hydrate` entry point and the fetch
-//! side of `streams::client`.
+//! `time`, `private_file` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
+//! `hydrate` entry point and the fetch side of `streams::client`.
 
 // Leptos view types nest deeply; the release (wasm-release) build needs more than the default.
 #![recursion_limit = "256"]
@@ -20,6 +20,8 @@ pub mod ui;
 
 #[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod private_file;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -10,6 +10,7 @@
 //! ([`SessionKeys::secure`]), `Secure`. A cookie that is missing, malformed, forged or signed with
 //! another key simply starts a new session: never an error.
 
+use crate::private_file::write_private;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue},
@@ -103,17 +104,6 @@ impl SessionKeys {
         let cookie = jar.get(COOKIE).expect("just added").to_string();
         (Session::from_id(&id), HeaderValue::from_str(&cookie).expect("cookie is ASCII"))
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(bytes)
 }
 
 /// Attaches a [`Session`] to every request, creating one when the cookie is missing or forged.

@@ -6,6 +6,7 @@
 //! Everything here reads files: call it off the async runtime (`spawn_blocking`).
 
 use super::{issuer::Issuer, settings::AuthSettings, verifier::Verifier};
+use crate::private_file::write_private;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use std::{
     io,
@@ -94,17 +95,6 @@ fn check_secret(path: &Path, bytes: Vec<u8>) -> io::Result<Vec<u8>> {
         )));
     }
     Ok(trimmed)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(bytes)
 }
 
 /// The algorithm names the CLI and log use.
