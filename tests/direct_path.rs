@@ -5,36 +5,11 @@
 mod common;
 
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
-
-/// Reads from `socket` until `needle` has arrived (5 s at most); returns everything read.
-async fn read_until(socket: &mut TcpStream, needle: &str) -> String {
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !String::from_utf8_lossy(&seen).contains(needle) {
-        let mut buf = [0u8; 4096];
-        let left = deadline.saturating_duration_since(Instant::now());
-        let n = tokio::time::timeout(left, socket.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("waited 5 s for {needle:?}; got {:?}", String::from_utf8_lossy(&seen)))
-            .unwrap();
-        assert!(n > 0, "connection closed before {needle:?}; got {:?}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8(seen).unwrap()
-}
-
-async fn wait_for_open_streams(server: &pulseboard::server::RunningServer, want: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.hub.stats().streams != want {
-        assert!(Instant::now() < deadline, "open streams stayed {} (want {want})", server.hub.stats().streams);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn a_stream_is_chunked_and_closes_the_connection_when_it_ends() {

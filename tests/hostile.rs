@@ -85,23 +85,6 @@ async fn read_reply(socket: &mut TcpStream) -> Reply {
     Reply { status, head: head.to_string(), body: body.to_string() }
 }
 
-/// Reads until `needle` has arrived (10 s at most); returns everything read.
-async fn read_until(socket: &mut TcpStream, needle: &str) -> String {
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !String::from_utf8_lossy(&seen).contains(needle) {
-        let mut buf = [0u8; 4096];
-        let left = deadline.saturating_duration_since(Instant::now());
-        let n = tokio::time::timeout(left, socket.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("waited 10 s for {needle:?}; got {:?}", String::from_utf8_lossy(&seen)))
-            .unwrap();
-        assert!(n > 0, "closed before {needle:?}; got {:?}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&seen).into_owned()
-}
-
 /// A request: method and target, then extra header lines and a body.
 fn request(start: &str, headers: &[&str], body: &[u8]) -> Vec<u8> {
     let mut out = format!("{start} HTTP/1.1\r\nHost: 127.0.0.1\r\n").into_bytes();

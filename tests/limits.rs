@@ -14,15 +14,6 @@ use tokio::{
     net::TcpStream,
 };
 
-/// Waits until the hub has `want` open streams (5 s at most).
-async fn wait_for_streams(server: &RunningServer, want: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.hub.stats().streams != want {
-        assert!(Instant::now() < deadline, "open streams stayed {} (want {want})", server.hub.stats().streams);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A stream request through reqwest: its status, `Retry-After` and body (when refused).
 async fn try_stream(url: &str, forwarded_for: Option<&str>) -> (u16, Option<String>, Option<reqwest::Response>) {
     let mut request = client().get(url).header("accept", "text/event-stream");
@@ -51,7 +42,7 @@ async fn streams_per_ip_are_limited_on_every_path_and_a_closed_stream_frees_its_
     let server = start_server(|s| s.pulseboard.limits.max_streams_per_ip = 2).await;
     let (_, first) = subscribe(&url(&server, "/api/events?topic=a"), None).await;
     let (_, second) = subscribe(&url(&server, "/api/streams/topic?topic=a"), None).await;
-    wait_for_streams(&server, 2).await;
+    wait_for_open_streams(&server, 2).await;
 
     let body = assert_refused(&url(&server, "/api/events?topic=a"), None, "max-streams-per-ip").await;
     assert_eq!(body["limit"], "max-streams-per-ip");
@@ -69,12 +60,12 @@ async fn streams_per_ip_are_limited_on_every_path_and_a_closed_stream_frees_its_
     assert_eq!(server.hub.stats().streams, 2, "refusals open nothing");
 
     drop(first);
-    wait_for_streams(&server, 1).await;
+    wait_for_open_streams(&server, 1).await;
     let (_, _third) = subscribe(&url(&server, "/api/events?topic=a"), None).await;
     drop(second);
-    wait_for_streams(&server, 1).await;
+    wait_for_open_streams(&server, 1).await;
     let (_, _fourth) = subscribe(&url(&server, "/api/streams/topic?topic=a"), None).await;
-    wait_for_streams(&server, 2).await;
+    wait_for_open_streams(&server, 2).await;
 }
 
 #[tokio::test]
@@ -91,7 +82,7 @@ async fn forwarded_for_names_the_client_only_from_a_trusted_proxy_and_the_total_
     // A client's own entries (left of what the proxy appended) do not count.
     let (status, _, _two) = try_stream(&events, Some("198.51.100.1, 198.51.100.2")).await;
     assert_eq!(status, 200);
-    wait_for_streams(&server, 2).await;
+    wait_for_open_streams(&server, 2).await;
     assert_refused(&events, Some("198.51.100.2"), "max-streams-per-ip").await;
     let body = assert_refused(&events, Some("198.51.100.3"), "max-streams").await;
     assert_eq!(body["limit"], "max-streams");
@@ -103,7 +94,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     let events = url(&server, "/api/events?topic=x");
     let (status, _, _one) = try_stream(&events, Some("198.51.100.1")).await;
     assert_eq!(status, 200);
-    wait_for_streams(&server, 1).await;
+    wait_for_open_streams(&server, 1).await;
     // Another address in the header changes nothing: the client is still 127.0.0.1.
     let body = assert_refused(&events, Some("198.51.100.2"), "max-streams-per-ip").await;
     assert!(body["error"].as_str().unwrap().contains("127.0.0.1"), "{body}");
@@ -232,20 +223,6 @@ async fn small_buffer_socket(server: &RunningServer) -> TcpStream {
     socket.connect(server.addr).await.unwrap()
 }
 
-/// Reads until `needle` has arrived (5 s at most).
-async fn read_until(socket: &mut TcpStream, needle: &str) -> String {
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !String::from_utf8_lossy(&seen).contains(needle) {
-        let mut buf = [0u8; 1024];
-        let left = deadline.saturating_duration_since(Instant::now());
-        let n = tokio::time::timeout(left, socket.read(&mut buf)).await.expect("in time").unwrap();
-        assert!(n > 0, "closed before {needle:?}: {:?}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&seen).into_owned()
-}
-
 /// Publishes 4 KiB events to `topic` until the server has no open stream left; fails after
 /// 4000 events (16 MiB, 250x the bound) or 30 s.
 async fn publish_until_closed(server: &RunningServer, topic: &str) -> usize {
@@ -289,7 +266,7 @@ async fn a_direct_path_stream_whose_client_stops_reading_is_closed_past_the_boun
     socket.write_all(b"GET /api/events?topic=stall HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
     let head = read_until(&mut socket, "retry:").await;
     assert!(head.contains("connection: close"), "served on the direct path: {head}");
-    wait_for_streams(&server, 1).await;
+    wait_for_open_streams(&server, 1).await;
     // From here on the client reads nothing.
     let published = publish_until_closed(&server, "stall").await;
     assert!(published * 4096 > 64 * 1024, "closed after {published} events, before the bound");
@@ -305,7 +282,7 @@ async fn a_hyper_served_stream_whose_client_stops_reading_is_closed_past_the_bou
     socket.write_all(b"GET /api/events?topic=stall HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
     let head = read_until(&mut socket, "retry:").await;
     assert!(!head.contains("connection: close"), "served by hyper on the kept-alive connection: {head}");
-    wait_for_streams(&server, 1).await;
+    wait_for_open_streams(&server, 1).await;
     let published = publish_until_closed(&server, "stall").await;
     assert!(published * 4096 > 64 * 1024, "closed after {published} events, before the bound");
     assert_connection_ends(socket).await;

@@ -64,14 +64,6 @@ fn sse(
     Box::pin(body.eventsource().map(|event| event.unwrap_or_else(|err| panic!("well-formed SSE: {err}"))))
 }
 
-async fn wait_for_open_streams(server: &RunningServer, want: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.hub.stats().streams != want {
-        assert!(Instant::now() < deadline, "open streams stayed {} (want {want})", server.hub.stats().streams);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// One TLS connection offering only `h2`, and hyper's HTTP/2 client on it.
 async fn h2_connection(addr: SocketAddr, cert: &[u8]) -> SendRequest<Empty<Bytes>> {
     let mut roots = rustls::RootCertStore::empty();

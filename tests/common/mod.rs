@@ -103,6 +103,37 @@ pub async fn publish(server: &RunningServer, topic: &str, event: Option<&str>, b
     json["id"].as_str().expect("id in response").to_string()
 }
 
+/// Reads from `socket` until `needle` has arrived (10 s at most); returns everything read.
+pub async fn read_until(socket: &mut tokio::net::TcpStream, needle: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let mut buf = [0u8; 4096];
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let n = tokio::time::timeout(left, socket.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for {needle:?}; got {:?}", String::from_utf8_lossy(&seen)))
+            .expect("read");
+        assert!(n > 0, "closed before {needle:?}; got {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// Waits until the server's hub has `want` open streams (10 s at most).
+pub async fn wait_for_open_streams(server: &RunningServer, want: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.hub.stats().streams != want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "open streams stayed {} (want {want})",
+            server.hub.stats().streams
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One raw HTTP/1.1 connection, for tests that must see the framing itself or send several
 /// requests over the same socket (reqwest hides which connection a request took).
 pub struct RawConnection {
