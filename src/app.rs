@@ -7,6 +7,7 @@ use crate::{
     jobs::{JobDetailPage, JobsPage},
     market::MarketsPage,
     monitor::MonitorPage,
+    stream_token::provide_token_source,
     streams::status::{ConnectionIndicator, ConnectionRegistry},
     ui::{keep_focus, Hydrated, ThemeState, ThemeToggle},
 };
@@ -45,6 +46,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     ConnectionRegistry::provide();
+    provide_token_source();
     let theme = ThemeState::provide();
     // Effects run only in the browser, after hydration: the attribute tells tests (and curious
     // users in devtools) that the page is interactive; pages' stream states read it too.

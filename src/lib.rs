@@ -1,7 +1,7 @@
 //! pulseboard: live dashboards over server-sent events, in one Leptos crate.
 //!
-//! Runs everywhere: `app`, the pages, the typed stream layer and `request_error` (the one error
-//! server functions answer with). Server only (`ssr`): `config`, `server`, `state`, `session`,
+//! Runs everywhere: `app`, the pages, the typed stream layer, `request_error` (the one error
+//! server functions answer with) and `stream_token` (the session's subscribe token). Server only (`ssr`): `config`, `server`, `state`, `session`,
 //! `time`, `private_file` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
 //! `hydrate` entry point and the fetch side of `streams::client`.
 
@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod market;
 pub mod monitor;
 pub mod request_error;
+pub mod stream_token;
 pub mod streams;
 pub mod ui;
 

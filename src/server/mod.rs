@@ -36,7 +36,7 @@ use crate::{
     streams::{
         auth::{self, Auth, TopicPattern},
         hooks::{PublishHook, PublishHooks},
-        hub::{Hub, HubConfig},
+        hub::Hub,
         limits::StreamLimits,
         silence::Silence,
         StreamContext,
@@ -134,7 +134,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         None => None,
     };
     let shutdown = Shutdown::new();
-    let hub_config = HubConfig::from_settings(&config.streams);
+    let hub_config = config.streams.hub_config();
     let hub = match &config.streams.hub {
         Some(url) => Hub::redis(url, hub_config).map_err(io::Error::other)?,
         None => Hub::in_process(hub_config),

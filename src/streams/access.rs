@@ -20,7 +20,7 @@ use super::{
 };
 use axum::http::{header, HeaderMap, Uri};
 
-pub const PRIVATE_PREFIX: &str = "private.";
+pub use super::names::PRIVATE_PREFIX;
 
 /// The query parameter that carries a token on subscriptions.
 pub const ACCESS_TOKEN_PARAM: &str = "access_token";

@@ -18,20 +18,21 @@ use super::{
     hooks::PublishHooks,
     hub::{Delivery, Hub, Metering, SubscribeRequest},
     limits::{Client, StreamLimits},
-    names::TopicName,
+    names::{TopicName, AUTH_EXPIRED_EVENT},
     settings::StreamSettings,
     silence::Silence,
     wire,
 };
-use axum::{body::Bytes, http::HeaderMap};
+use axum::{
+    body::Bytes,
+    extract::{FromRef, FromRequestParts},
+    http::{request::Parts, HeaderMap},
+};
 use futures::{future::Either, Stream, StreamExt};
 use std::{
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-
-/// The event that ends a stream whose token expired (the client hook knows it by the same name).
-pub const AUTH_EXPIRED_EVENT: &str = super::client_token::AUTH_EXPIRED_EVENT;
 
 #[derive(Clone)]
 pub struct StreamContext {
@@ -42,6 +43,20 @@ pub struct StreamContext {
     pub limits: StreamLimits,
     /// Debug only: lets a test make open streams go silent (`silence`).
     pub silence: Silence,
+}
+
+/// For handlers of the stream API: the request's [`Client`], as [`StreamLimits::client`] sees it.
+impl<S> FromRequestParts<S> for Client
+where
+    S: Send + Sync,
+    StreamContext: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let context = StreamContext::from_ref(state);
+        Ok(context.limits.client(&parts.headers, &parts.extensions, parts.version))
+    }
 }
 
 pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {

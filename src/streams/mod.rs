@@ -13,7 +13,6 @@
 //! browser: names, the `Sse` encoding, the client hook and connection states.
 
 pub mod client;
-pub mod client_token;
 pub mod encoding;
 pub mod names;
 pub mod status;

@@ -9,8 +9,16 @@ use std::{fmt, sync::Arc};
 
 pub const MAX_NAME_LEN: usize = 128;
 
+/// Topics under this prefix are private to the server: reached only by a grant that names them,
+/// or by server code that derived the topic from the caller's session (see `access`).
+pub const PRIVATE_PREFIX: &str = "private.";
+
 /// The event type the stream layer sends when a subscriber must reload its snapshot.
 pub const RESET_EVENT: &str = "reset";
+
+/// The event that ends a stream whose token expired (the client hook then gets a fresh token and
+/// resumes from its last id).
+pub const AUTH_EXPIRED_EVENT: &str = "auth-expired";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {

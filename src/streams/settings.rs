@@ -4,6 +4,7 @@
 //! environment variables (`PULSEBOARD_HEARTBEAT_SECS`, ...) are documented in README. `hub` is the
 //! one optional key: absent, topics live in this process; set, in the Redis it names.
 
+use super::hub::{check_redis_url, HubConfig};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -46,6 +47,16 @@ impl StreamSettings {
         Duration::from_secs(self.history_secs)
     }
 
+    /// The hub's limits and timings.
+    pub fn hub_config(&self) -> HubConfig {
+        HubConfig {
+            history_events: self.history_events.max(1),
+            history_age: self.history_age(),
+            heartbeat: self.heartbeat(),
+            retry_ms: self.retry_ms,
+        }
+    }
+
     /// What the types alone cannot say: one message per problem, naming the key.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -55,7 +66,7 @@ impl StreamSettings {
         if self.max_topics_per_stream == 0 {
             problems.push("key `pulseboard.max-topics-per-stream`: must be at least 1".to_string());
         }
-        if let Some(Err(problem)) = self.hub.as_deref().map(super::hub::check_redis_url) {
+        if let Some(Err(problem)) = self.hub.as_deref().map(check_redis_url) {
             problems.push(format!("key `pulseboard.hub`: {problem}"));
         }
         if self.max_lag_bytes < 1024 {

@@ -8,7 +8,7 @@
 //!   the reserved pattern (`jobs.*` or `jobs.sh*` reach `jobs.shared`; `j*` and `*` do not);
 //! - `private.` topics are reserved the same way, always.
 
-use crate::streams::{access::PRIVATE_PREFIX, names::TopicName};
+use crate::streams::names::{TopicName, PRIVATE_PREFIX};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

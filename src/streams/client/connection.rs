@@ -13,6 +13,7 @@ use super::{
     browser::{fetch, hidden, online, sleep, watchdog},
     order::{self, WireEvent},
     tab_group::{Role, TabGroup},
+    token::TokenSlot,
 };
 use crate::streams::status::{ConnectionRegistry, ConnectionState};
 use futures::{channel::mpsc, FutureExt, StreamExt};
@@ -48,7 +49,7 @@ pub(super) struct Connection {
     window_listeners: RefCell<Vec<WindowListenerHandle>>,
     pub(super) group: Option<TabGroup>,
     /// The subscribe token this connection sends, once a 401 or an `auth-expired` asked for one.
-    token: crate::streams::client_token::TokenSlot,
+    token: TokenSlot,
 }
 
 impl Connection {
@@ -185,7 +186,7 @@ fn open(url: String, resume_from: Option<String>) -> Rc<Connection> {
         kick: Cell::new(false),
         window_listeners: RefCell::new(Vec::new()),
         group: TabGroup::new(&url),
-        token: Default::default(),
+        token: TokenSlot::from_context(),
     });
     if let Some(group) = &conn.group {
         group.listen(Rc::downgrade(&conn));
@@ -427,7 +428,7 @@ async fn connect(conn: &Connection, from: Option<String>, until: Option<&str>) -
             break;
         }
         // The token ran out: a fresh one, then resume from the last id (the notice has no id).
-        if event.event == crate::streams::client_token::AUTH_EXPIRED_EVENT {
+        if event.event == crate::streams::names::AUTH_EXPIRED_EVENT {
             conn.token.refresh().await;
             break;
         }

@@ -60,8 +60,10 @@ mod connection;
 pub mod order;
 #[cfg(feature = "hydrate")]
 mod tab_group;
+mod token;
 
 pub use backoff::{backoff_ms, silence_limit_ms, RetryTap};
+pub use token::TokenSource;
 
 use super::{encoding::EventStream, status::ConnectionState, StreamItem};
 use leptos::{prelude::*, server_fn::ServerFn};

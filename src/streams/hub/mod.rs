@@ -51,7 +51,6 @@ pub use subscriber::{Lagged, Metering, MAX_CHUNK_BYTES};
 use self::redis::RedisHub;
 use super::{
     names::{EventType, TopicName},
-    settings::StreamSettings,
     wire,
 };
 use bytes::Bytes;
@@ -66,17 +65,6 @@ pub struct HubConfig {
     pub history_age: Duration,
     pub heartbeat: Duration,
     pub retry_ms: u32,
-}
-
-impl HubConfig {
-    pub fn from_settings(settings: &StreamSettings) -> Self {
-        Self {
-            history_events: settings.history_events.max(1),
-            history_age: settings.history_age(),
-            heartbeat: settings.heartbeat(),
-            retry_ms: settings.retry_ms,
-        }
-    }
 }
 
 /// How a stream delivers what it has not sent yet.

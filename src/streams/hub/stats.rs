@@ -6,7 +6,7 @@
 //! [`HubStats::private`]; `per_topic` lists only the others. The hub knows nothing of who owns
 //! what: the prefix alone decides.
 
-use crate::streams::access::PRIVATE_PREFIX;
+use crate::streams::names::PRIVATE_PREFIX;
 
 /// Counters and sizes for the monitoring views. Counters (`u64`) only grow while the hub runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

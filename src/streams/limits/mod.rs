@@ -23,10 +23,9 @@ pub use rate::{PublishRate, RateKey};
 pub use settings::LimitSettings;
 pub use socket::SocketMeter;
 
-use super::context::StreamContext;
 use axum::{
-    extract::{ConnectInfo, FromRef, FromRequestParts},
-    http::{request::Parts, Extensions, HeaderMap, Version},
+    extract::ConnectInfo,
+    http::{Extensions, HeaderMap, Version},
 };
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -56,20 +55,6 @@ pub struct Client {
     pub ip: IpAddr,
     /// The connection's write meter, when it is an HTTP/1 connection that has one.
     pub socket: Option<SocketMeter>,
-}
-
-/// For handlers of the stream API: the request's [`Client`], as [`StreamLimits::client`] sees it.
-impl<S> FromRequestParts<S> for Client
-where
-    S: Send + Sync,
-    StreamContext: FromRef<S>,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let context = StreamContext::from_ref(state);
-        Ok(context.limits.client(&parts.headers, &parts.extensions, parts.version))
-    }
 }
 
 /// The stream layer's limits, shared by every handler. Cheap to clone.

@@ -1,0 +1,44 @@
+//! The browser session's subscribe token: the server function `POST /api/streams/token`, which
+//! the stream hook calls (through the [`TokenSource`] the app provides) when a stream needs a
+//! token.
+//!
+//! It hands the browser session a short-lived subscribe token (`stream-token-ttl-secs`, public
+//! topics only — `private.` ones reach the session by its cookie, never by token). It lives above
+//! the stream layer because, like every server function, it answers with the app's
+//! [`RequestError`]; the stream layer only mints (`Auth::mint`) and asks for a source.
+//!
+//! Any visitor of the app gets such a token, as any visitor sees its pages: the setting keeps
+//! clients that are not the app's pages off the raw stream API unless they hold a token.
+
+use crate::{request_error::RequestError, streams::client::TokenSource};
+use futures::future::LocalBoxFuture;
+use leptos::prelude::*;
+
+/// A subscribe token for the browser session: public topics, `stream-token-ttl-secs`.
+#[server(prefix = "/api/streams", endpoint = "token")]
+pub async fn stream_token() -> Result<String, RequestError> {
+    use crate::{
+        request_error::ErrorKind,
+        streams::{auth::Grants, StreamContext},
+    };
+    let context = expect_context::<StreamContext>();
+    let auth = &context.auth;
+    let grants = Grants { publish: Vec::new(), subscribe: vec!["*".to_string()] };
+    match auth.mint(grants, auth.stream_token_ttl()) {
+        Some(Ok(token)) => Ok(token),
+        Some(Err(err)) => Err(RequestError::new(ErrorKind::Internal, err.to_string())),
+        None => Err(RequestError::new(
+            ErrorKind::Forbidden,
+            "this server verifies tokens signed elsewhere (jwt-public-key) and hands out none",
+        )),
+    }
+}
+
+/// Makes [`stream_token`] the token source of every stream the app's pages open.
+pub fn provide_token_source() {
+    TokenSource::provide(fetch_stream_token);
+}
+
+fn fetch_stream_token() -> LocalBoxFuture<'static, Result<String, String>> {
+    Box::pin(async { stream_token().await.map_err(|err| err.to_string()) })
+}
