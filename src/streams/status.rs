@@ -29,6 +29,13 @@ impl ConnectionState {
             Self::Offline => "offline",
         }
     }
+
+    /// The state of `label` (as [`label`](Self::label) writes it), e.g. posted by another tab.
+    pub fn from_label(label: &str) -> Option<Self> {
+        [Self::Live, Self::Paused, Self::Connecting, Self::Reconnecting, Self::Offline]
+            .into_iter()
+            .find(|state| state.label() == label)
+    }
 }
 
 /// All streams of the page, so the header can show the worst state among them.
@@ -107,5 +114,14 @@ mod tests {
             registry.remove(b);
             assert_eq!(registry.overall(), None);
         });
+    }
+
+    #[test]
+    fn every_state_is_read_back_from_its_label() {
+        use ConnectionState::*;
+        for state in [Live, Paused, Connecting, Reconnecting, Offline] {
+            assert_eq!(ConnectionState::from_label(state.label()), Some(state));
+        }
+        assert_eq!(ConnectionState::from_label("idle"), None);
     }
 }

@@ -48,16 +48,24 @@
 //! Each tab keeps its own state: the indicator shows the leader's connection state (the hidden
 //! tab shows paused), `resume_from` and `reset` work per tab.
 //!
-//! Files: `connection` (the stream loop), `tab_group` (lock, channel, messages), `order` (id order,
-//! dedupe, the leader's memory), `backoff` (retry delays, silence limit), `browser` (fetch, timers,
-//! visibility, online).
+//! Files, each using only those after it: `subscribe` (a page's connections, shared per URL),
+//! `reconnect` (the loop keeping one live), `attempt` (one fetch of the stream), `connection`
+//! (one stream of the tab: listeners, cursor, state), `tab_group` (lock, channel, messages),
+//! `token` (the subscribe token), `order` (id order, dedupe, the leader's memory), `backoff`
+//! (retry delays, silence limit), `browser` (fetch, timers, visibility, online).
 
+#[cfg(feature = "hydrate")]
+mod attempt;
 mod backoff;
 #[cfg(feature = "hydrate")]
 mod browser;
 #[cfg(feature = "hydrate")]
 mod connection;
 pub mod order;
+#[cfg(feature = "hydrate")]
+mod reconnect;
+#[cfg(feature = "hydrate")]
+mod subscribe;
 #[cfg(feature = "hydrate")]
 mod tab_group;
 mod token;
@@ -94,7 +102,7 @@ where
     let url = stream_url::<F>(&args);
     let state = RwSignal::new(ConnectionState::Connecting);
     #[cfg(feature = "hydrate")]
-    connection::subscribe(url, resume_from, state, move |raw: &order::WireEvent| on_event(decode::<T>(raw)));
+    subscribe::subscribe(url, resume_from, state, move |raw: &order::WireEvent| on_event(decode::<T>(raw)));
     #[cfg(not(feature = "hydrate"))]
     let _ = (url, resume_from, on_event);
     state.into()

@@ -22,6 +22,17 @@ pub struct WireEvent {
     pub data: String,
 }
 
+impl WireEvent {
+    /// A `reset` made in the tab, exactly as the server would send it.
+    pub fn reset(id: &str, reason: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            event_type: crate::streams::names::RESET_EVENT.to_string(),
+            data: format!("{{\"reason\":\"{reason}\"}}"),
+        }
+    }
+}
+
 fn parse(id: &str) -> Option<(u32, u64)> {
     let (epoch, seq) = id.split_once('-')?;
     if epoch.len() != 8 || seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {

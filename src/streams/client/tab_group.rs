@@ -11,12 +11,12 @@
 //!   `epoch` (your id is of another server run: reset at `newest`);
 //! - `["l"]`: a new leader holds the lock (tabs still waiting for an answer ask again).
 //!
-//! web-sys only has the Web Locks API behind `web_sys_unstable_apis`, so the one call needed is
-//! bound here (`LockManager::request`).
+//! The group drives its tab's stream through [`Member`] (the connection implements it), so the
+//! group knows nothing of the connection's loop. web-sys only has the Web Locks API behind
+//! `web_sys_unstable_apis`, so the one call needed is bound here (`LockManager::request`).
 
 use super::{
     browser::hidden,
-    connection::Connection,
     order::{self, Catchup, Replay, WireEvent},
 };
 use crate::streams::{names::RESET_EVENT, status::ConnectionState};
@@ -42,6 +42,26 @@ const PROTOCOL: &str = "pulseboard-stream/1";
 const MAX_PENDING: usize = 4 * Replay::CAPACITY;
 
 type MessageHandler = Closure<dyn FnMut(web_sys::MessageEvent)>;
+
+/// What the group needs of its tab's stream.
+pub(super) trait Member: 'static {
+    /// The group this tab's stream belongs to (the one calling).
+    fn group(&self) -> Option<&TabGroup>;
+    fn stopped(&self) -> bool;
+    fn state(&self) -> ConnectionState;
+    /// Shows `state` in this tab.
+    fn set_state(&self, state: ConnectionState);
+    /// The last id delivered to this tab.
+    fn cursor(&self) -> Option<String>;
+    /// Where the tab's next connection resumes.
+    fn resume_from(&self, from: Option<String>);
+    /// Hands `event` to the tab's listeners (through the dedupe rule).
+    fn deliver(&self, event: &WireEvent);
+    /// Aborts the tab's fetch in flight.
+    fn interrupt(&self);
+    /// Wakes the tab's loop.
+    fn wake(&self);
+}
 
 /// What this tab does in the group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,11 +136,11 @@ impl TabGroup {
     }
 
     /// Starts taking messages for `conn` (which owns this group).
-    pub(super) fn listen(&self, conn: Weak<Connection>) {
+    pub(super) fn listen(&self, conn: Weak<impl Member>) {
         let handler = MessageHandler::new(move |event: web_sys::MessageEvent| {
             if let Some(conn) = conn.upgrade() {
-                if let (Some(group), Ok(message)) = (&conn.group, event.data().dyn_into::<Array>()) {
-                    group.on_message(&conn, &message);
+                if let (Some(group), Ok(message)) = (conn.group(), event.data().dyn_into::<Array>()) {
+                    group.on_message(&*conn, &message);
                 }
             }
         });
@@ -142,12 +162,12 @@ impl TabGroup {
     }
 
     /// The tab is visible: join the group (once) and queue for the lock (once).
-    pub(super) fn activate(&self, conn: &Rc<Connection>) {
+    pub(super) fn activate(&self, conn: &Rc<impl Member>) {
         if *self.role.borrow() == Role::Inactive {
             *self.role.borrow_mut() = Role::Joining;
             self.pending.borrow_mut().clear();
             self.overflowed.set(false);
-            self.send_join(conn);
+            self.send_join(&**conn);
         }
         if matches!(*self.lock.borrow(), Lock::Idle) {
             self.request_lock(Rc::downgrade(conn));
@@ -196,10 +216,10 @@ impl TabGroup {
 
     /// The catch-up connection ended: reached its target, or (`false`) failed, when the tab
     /// resets at the target as the server would on an id it can no longer resume from.
-    pub(super) fn catch_up_done(&self, conn: &Connection, reached: bool) {
+    pub(super) fn catch_up_done(&self, conn: &dyn Member, reached: bool) {
         let Role::CatchingUp { target } = self.role() else { return };
         if !reached {
-            conn.deliver(&reset_event(&target, "history-expired"));
+            conn.deliver(&WireEvent::reset(&target, "history-expired"));
         }
         self.become_follower(conn);
     }
@@ -216,12 +236,12 @@ impl TabGroup {
         }
     }
 
-    fn send_join(&self, conn: &Connection) {
-        let after = conn.cursor.borrow().clone().unwrap_or_default();
+    fn send_join(&self, conn: &dyn Member) {
+        let after = conn.cursor().unwrap_or_default();
         self.post(&[JsValue::from_str("j"), JsValue::from_str(&self.me), JsValue::from_str(&after)]);
     }
 
-    fn request_lock(&self, conn: Weak<Connection>) {
+    fn request_lock(&self, conn: Weak<impl Member>) {
         let Ok(controller) = web_sys::AbortController::new() else { return };
         let options = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &controller.signal());
@@ -233,9 +253,9 @@ impl TabGroup {
             let held = Promise::new(&mut |resolve, _reject| release = Some(resolve));
             let Some(release) = release else { return held.into() };
             match conn.upgrade() {
-                Some(conn) if conn.group.is_some() => {
-                    if let Some(group) = &conn.group {
-                        group.on_granted(&conn, release);
+                Some(conn) if conn.group().is_some() => {
+                    if let Some(group) = conn.group() {
+                        group.on_granted(&*conn, release);
                     }
                 }
                 _ => {
@@ -252,9 +272,9 @@ impl TabGroup {
         *self.lock.borrow_mut() = Lock::Waiting(controller);
     }
 
-    fn on_granted(&self, conn: &Connection, release: Function) {
+    fn on_granted(&self, conn: &dyn Member, release: Function) {
         let waiting = matches!(*self.lock.borrow(), Lock::Waiting(_));
-        if !waiting || conn.stopped.get() || hidden() {
+        if !waiting || conn.stopped() || hidden() {
             // Withdrawn, stopped or hidden meanwhile: give it straight back (and ask again
             // when visible).
             let _ = release.call0(&JsValue::NULL);
@@ -268,9 +288,9 @@ impl TabGroup {
         // Resume no later than any tab got to (the group's last id, or this tab's own cursor if
         // that is earlier): the replayed window is deduped, never skipped. Held events are
         // dropped: the connection brings them again, in order.
-        let from = order::earlier(conn.cursor.borrow().as_deref(), self.seen.borrow().as_deref()).map(str::to_string);
+        let from = order::earlier(conn.cursor().as_deref(), self.seen.borrow().as_deref()).map(str::to_string);
         self.replay.borrow_mut().restart(from.as_deref());
-        *conn.resume.borrow_mut() = from;
+        conn.resume_from(from);
         *self.role.borrow_mut() = Role::Leader;
         self.pending.borrow_mut().clear();
         self.fresh_lead.set(true);
@@ -280,7 +300,7 @@ impl TabGroup {
         conn.wake();
     }
 
-    fn on_message(&self, conn: &Connection, message: &Array) {
+    fn on_message(&self, conn: &dyn Member, message: &Array) {
         let text = |i: u32| message.get(i).as_string().unwrap_or_default();
         match text(0).as_str() {
             "e" => {
@@ -294,7 +314,7 @@ impl TabGroup {
             }
             "s" => {
                 if matches!(self.role(), Role::Joining | Role::CatchingUp { .. } | Role::Follower) {
-                    if let Some(state) = state_from_label(&text(1)) {
+                    if let Some(state) = ConnectionState::from_label(&text(1)) {
                         conn.set_state(state);
                     }
                 }
@@ -315,11 +335,10 @@ impl TabGroup {
         }
     }
 
-    fn answer_join(&self, conn: &Connection, member: &str, after: &str) {
+    fn answer_join(&self, conn: &dyn Member, member: &str, after: &str) {
         let after = (!after.is_empty()).then_some(after);
         let replay = self.replay.borrow();
-        let newest =
-            replay.newest().map(str::to_string).or_else(|| self.seen()).or_else(|| conn.cursor.borrow().clone());
+        let newest = replay.newest().map(str::to_string).or_else(|| self.seen()).or_else(|| conn.cursor());
         let (status, events) = match replay.since(after) {
             Catchup::Events(events) => ("ok", events),
             Catchup::TooOld => ("far", Vec::new()),
@@ -338,9 +357,9 @@ impl TabGroup {
         self.post(&parts);
     }
 
-    fn on_answer(&self, conn: &Connection, message: &Array) {
+    fn on_answer(&self, conn: &dyn Member, message: &Array) {
         let text = |i: u32| message.get(i).as_string().unwrap_or_default();
-        if let Some(state) = state_from_label(&text(3)) {
+        if let Some(state) = ConnectionState::from_label(&text(3)) {
             conn.set_state(state);
         }
         let newest = text(4);
@@ -350,7 +369,7 @@ impl TabGroup {
                 conn.wake();
             }
             "epoch" if !newest.is_empty() => {
-                conn.deliver(&reset_event(&newest, "unknown-id"));
+                conn.deliver(&WireEvent::reset(&newest, "unknown-id"));
                 self.become_follower(conn);
             }
             _ => {
@@ -365,34 +384,17 @@ impl TabGroup {
     }
 
     /// Takes the held events (each through the dedupe rule) and follows the leader from now on.
-    fn become_follower(&self, conn: &Connection) {
+    fn become_follower(&self, conn: &dyn Member) {
         *self.role.borrow_mut() = Role::Follower;
         let pending = mem::take(&mut *self.pending.borrow_mut());
         if self.overflowed.replace(false) {
             // More arrived than could be held: what was dropped cannot be told apart.
             let at = self.seen().unwrap_or_default();
-            conn.deliver(&reset_event(&at, "history-expired"));
+            conn.deliver(&WireEvent::reset(&at, "history-expired"));
             return;
         }
         for event in &pending {
             conn.deliver(event);
         }
     }
-}
-
-/// A `reset` made in the tab, exactly as the server would send it.
-fn reset_event(id: &str, reason: &str) -> WireEvent {
-    WireEvent { id: id.to_string(), event_type: RESET_EVENT.to_string(), data: format!("{{\"reason\":\"{reason}\"}}") }
-}
-
-fn state_from_label(label: &str) -> Option<ConnectionState> {
-    [
-        ConnectionState::Live,
-        ConnectionState::Paused,
-        ConnectionState::Connecting,
-        ConnectionState::Reconnecting,
-        ConnectionState::Offline,
-    ]
-    .into_iter()
-    .find(|state| state.label() == label)
 }
