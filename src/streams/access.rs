@@ -11,10 +11,11 @@
 //!
 //! Tokens come from `Authorization: Bearer` or, for subscriptions only (clients that cannot set
 //! headers), the `access_token` query parameter; never both (RFC 6750 §2). When a token was
-//! needed for a stream, [`Granted::expires_at`] bounds the stream's life.
+//! needed for a stream, [`Granted::expires_at`] bounds the stream's life; [`Granted::token`] names
+//! the verified token, for what is counted per token (the publish rate).
 
 use super::{
-    auth::{Auth, TopicPattern},
+    auth::{Auth, TokenId, TopicPattern},
     error::ApiError,
     names::TopicName,
 };
@@ -63,6 +64,9 @@ pub struct Granted {
     /// When the token that was needed stops being accepted (seconds since the epoch: its `exp`
     /// plus the leeway); none when no token was needed.
     pub expires_at: Option<u64>,
+    /// The token the request presented, once verified; none without one, or when server code
+    /// vouched for the topics (`Origin::Trusted`).
+    pub token: Option<TokenId>,
 }
 
 pub fn authorize(
@@ -115,7 +119,11 @@ pub fn authorize(
             )));
         }
     }
-    Ok(Granted { expires_at: scope.filter(|_| needed).map(|scope| auth.refused_from(&scope)) })
+    Ok(Granted {
+        expires_at: scope.as_ref().filter(|_| needed).map(|scope| auth.refused_from(scope)),
+        // A presented token was verified above (or refused): this names a valid token only.
+        token: token.map(TokenId::of),
+    })
 }
 
 fn verb(action: Action) -> &'static str {

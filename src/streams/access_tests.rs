@@ -47,6 +47,22 @@ fn publishing_needs_a_token_covering_every_topic() {
 }
 
 #[test]
+fn the_grant_names_the_verified_token() {
+    let auth = auth(false);
+    let (first, second) = (token(&auth, &["demo"], &[]), token(&auth, &["demo", "feed.*"], &[]));
+    let granted = check(&auth, Some(&first), Action::Publish, &["demo"]).unwrap();
+    assert_eq!(granted.token, Some(crate::streams::auth::TokenId::of(&first)));
+    assert_eq!(check(&auth, Some(&first), Action::Publish, &["demo"]).unwrap().token, granted.token);
+    assert_ne!(check(&auth, Some(&second), Action::Publish, &["demo"]).unwrap().token, granted.token);
+    // No token, no identity; a stale token beside a trusted subscription is not vouched for.
+    assert_eq!(check(&auth, None, Action::Subscribe, &["demo"]).unwrap().token, None);
+    let header = format!("Bearer {first}");
+    let credentials = Credentials { header: Some(&header), query: None };
+    let trusted = authorize(&auth, credentials, Action::Subscribe, &topics(&["private.jobs.abc"]), Origin::Trusted);
+    assert_eq!(trusted.unwrap().token, None);
+}
+
+#[test]
 fn reserved_topics_need_an_explicit_publish_grant() {
     let auth = auth(false);
     let any = token(&auth, &["*"], &["*"]);

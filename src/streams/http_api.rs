@@ -113,9 +113,11 @@ async fn publish(
     context.hub.check_ready()?;
     let event_type = event_type.unwrap_or_else(EventType::message);
     let credentials = Credentials::new(request.headers(), None);
-    access::authorize(&context.auth, credentials, Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
-    // After the guard, before the body is read: the key is who is publishing (a verified token).
-    context.limits.publish(&RateKey::of_request(request.headers(), client.ip))?;
+    let granted =
+        access::authorize(&context.auth, credentials, Action::Publish, std::slice::from_ref(&topic), Origin::Public)?;
+    // After the guard, before the body is read: the key is who is publishing, the token the guard
+    // verified.
+    context.limits.publish(&RateKey::publisher(granted.token, client.ip))?;
 
     let limit = context.settings.publish_body_limit;
     let body = read_body(request, limit).await?;

@@ -1,14 +1,14 @@
 //! Publishes per second per publisher: a token bucket per key (`governor`'s keyed GCRA, which
 //! admits exactly what a token bucket of `burst` tokens refilled at `per_second` admits).
 //!
-//! The key is one argument, [`RateKey`]: today the bearer token a request presents (only its
-//! SHA-256 is kept) or else the client IP; a verified token identity can take its place without
-//! touching the limiter. Keys whose bucket has refilled are dropped now and then, so the table
-//! holds only recent publishers.
+//! The key is one argument, [`RateKey`]: the token the access guard verified (its [`TokenId`],
+//! a digest: the token itself is not kept), or else the client IP. A token that did not verify
+//! never reaches the limiter (the guard refused it), so made-up tokens cannot fill the table.
+//! Keys whose bucket has refilled are dropped now and then, so the table holds only recent
+//! publishers.
 
-use axum::http::{header, HeaderMap};
+use crate::streams::auth::TokenId;
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota};
-use sha2::{Digest, Sha256};
 use std::{
     net::IpAddr,
     num::NonZeroU32,
@@ -19,23 +19,17 @@ use std::{
 /// Who a publish counts against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RateKey {
-    /// The SHA-256 of the bearer token presented.
-    Token([u8; 32]),
+    /// The verified token the publish was granted by.
+    Token(TokenId),
     /// No token: the client's address.
     Ip(IpAddr),
 }
 
 impl RateKey {
-    /// The bearer token in `Authorization` (hashed), or else `client`.
-    pub fn of_request(headers: &HeaderMap, client: IpAddr) -> Self {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-            .map(|(_, token)| token.trim());
+    /// The verified `token` of the access guard's grant, or else `client`.
+    pub fn publisher(token: Option<TokenId>, client: IpAddr) -> Self {
         match token {
-            Some(token) => Self::Token(Sha256::digest(token.as_bytes()).into()),
+            Some(token) => Self::Token(token),
             None => Self::Ip(client),
         }
     }
@@ -74,7 +68,6 @@ impl PublishRate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn a_bucket_admits_its_burst_then_refuses_with_the_wait() {
@@ -102,20 +95,18 @@ mod tests {
     }
 
     #[test]
-    fn the_key_is_the_bearer_token_or_else_the_address() {
+    fn the_key_is_the_verified_token_or_else_the_address() {
         let client: IpAddr = "192.0.2.1".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        assert_eq!(RateKey::of_request(&headers, client), RateKey::Ip(client));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
-        let first = RateKey::of_request(&headers, client);
-        assert!(matches!(first, RateKey::Token(_)));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  abc "));
-        assert_eq!(RateKey::of_request(&headers, "192.0.2.9".parse().unwrap()), first, "the token, from anywhere");
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer other"));
-        assert_ne!(RateKey::of_request(&headers, client), first);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic dXNlcg=="));
-        assert_eq!(RateKey::of_request(&headers, client), RateKey::Ip(client));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
-        assert_eq!(RateKey::of_request(&headers, client), RateKey::Ip(client));
+        assert_eq!(RateKey::publisher(None, client), RateKey::Ip(client));
+        let token = TokenId::of("abc");
+        let first = RateKey::publisher(Some(token), client);
+        assert_eq!(first, RateKey::Token(token));
+        assert_eq!(RateKey::publisher(Some(token), "192.0.2.9".parse().unwrap()), first, "the token, from anywhere");
+        assert_ne!(RateKey::publisher(Some(TokenId::of("other")), client), first);
+        // One token's bucket is its own, wherever it publishes from.
+        let rate = PublishRate::new(1, 1);
+        assert!(rate.check(&first).is_ok());
+        assert!(rate.check(&RateKey::publisher(Some(token), "192.0.2.9".parse().unwrap())).is_err());
+        assert!(rate.check(&RateKey::publisher(Some(TokenId::of("other")), client)).is_ok());
     }
 }
