@@ -3,6 +3,7 @@
 //! says when the page has hydrated (`data-hydrated`, [`Hydrated`]).
 
 use crate::{
+    front_end::{FrontEnd, FrontEndLinks},
     inspector::InspectorPage,
     jobs::{JobDetailPage, JobsPage},
     market::MarketsPage,
@@ -12,14 +13,16 @@ use crate::{
     ui::{keep_focus, Hydrated, ThemeState, ThemeToggle},
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     ParamSegment, SsrMode, StaticSegment,
 };
 
-/// The HTML document the server renders around the app.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document the server renders around the app, linking `front_end` (the names the
+/// server read at start).
+pub fn shell(options: LeptosOptions, front_end: FrontEnd) -> impl IntoView {
+    let pkg_dir = options.site_pkg_dir.to_string();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,10 +32,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // From public/ (cargo-leptos copies it into the site root); SVG where supported.
                 <link rel="icon" href="/favicon.ico" sizes="16x16 32x32 48x48"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                // The stylesheet's name carries its content hash when hash-files is on (hash.txt).
-                <HashedStylesheet id="leptos" options=options.clone()/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                // The names carry their content hash when hash-files is on (hash.txt).
+                <FrontEndLinks front_end pkg_dir/>
+                <AutoReload options/>
                 <MetaTags/>
             </head>
             <body>

@@ -1,6 +1,6 @@
 //! pulseboard: live dashboards over server-sent events, in one Leptos crate.
 //!
-//! Runs everywhere: `app`, the pages, the typed stream layer, `request_error` (the one error
+//! Runs everywhere: `app` (with `front_end`, the files its shell links), the pages, the typed stream layer, `request_error` (the one error
 //! server functions answer with) and `stream_token` (the session's subscribe token). Server only (`ssr`): `config`, `server`, `state`, `session`,
 //! `time`, `private_file` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
 //! `hydrate` entry point and the fetch side of `streams::client`.
@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod build_id;
+pub mod front_end;
 pub mod inspector;
 pub mod jobs;
 pub mod market;

@@ -5,8 +5,8 @@
 //! stream layer knows nothing of jobs, markets or the monitor.
 
 use crate::{
-    config::PulseboardSettings, jobs::runner::JobRunner, market::feed::Market, monitor::store::MonitorStore,
-    session::SessionKeys, streams::StreamContext,
+    config::PulseboardSettings, front_end::FrontEnd, jobs::runner::JobRunner, market::feed::Market,
+    monitor::store::MonitorStore, session::SessionKeys, streams::StreamContext,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -15,6 +15,8 @@ use std::sync::Arc;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// The front end the pages link, read once at start.
+    pub front_end: FrontEnd,
     pub settings: Arc<PulseboardSettings>,
     pub streams: StreamContext,
     pub jobs: JobRunner,

@@ -139,6 +139,17 @@ async fn the_site_of_this_build_is_served_precompressed_and_immutable() {
     for name in [JS, WASM, CSS] {
         assert!(html.contains(&format!("/pkg/{name}")), "the page links {name}: {html}");
     }
+    // The names were read once, at start: a hash file changed (or gone) since changes no page.
+    std::fs::write(dir.path().join("hash.txt"), HASHES.replace('W', "X")).unwrap();
+    let html = client.get(format!("http://{addr}/monitor")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("/pkg/{WASM}")), "the page links the wasm of the start: {html}");
+    std::fs::remove_file(dir.path().join("hash.txt")).unwrap();
+    let page = client.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for name in [JS, WASM, CSS] {
+        assert!(html.contains(&format!("/pkg/{name}")), "without the hash file, the page still links {name}: {html}");
+    }
 
     let wasm = client.get(format!("http://{addr}/pkg/{WASM}")).header("accept-encoding", "br, gzip").send().await;
     let wasm = wasm.unwrap();

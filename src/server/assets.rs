@@ -10,15 +10,21 @@
 //! sent `Cache-Control: public, max-age=31536000, immutable`: a returning visitor downloads
 //! nothing. Any other file is sent `no-cache` (revalidated, answered 304 when unchanged).
 //!
-//! Check. The pages link the js, wasm and css that Leptos names from `hash.txt` next to the binary
-//! (or the plain names without `hash-files`). A site folder from another build (a stale
+//! Names. The pages link the js, wasm and css that `hash.txt` next to the binary names (or the
+//! plain names without `hash-files`): [`linked_front_end`] reads them once when the server starts
+//! and the shell links what it read ([`crate::front_end`]); no page render reads the file.
+//!
+//! Check. The same names, checked before the binary listens. A site folder from another build (a stale
 //! `target/site`, a half-copied deploy) gives pages that never hydrate, so the binary refuses to
 //! start when a linked file is missing or when the wasm does not carry this build's id
 //! ([`crate::build_id`]). No pkg dir at all is only a warning: the server then answers its APIs
 //! and pages without a front end (benchmarks, API-only runs). In-process servers (the integration
 //! tests) skip the check: they render pages against whatever `target/site` holds.
 
-use crate::build_id::{BUILD_ID, ID_LEN, MARKER_PREFIX};
+use crate::{
+    build_id::{BUILD_ID, ID_LEN, MARKER_PREFIX},
+    front_end::FrontEnd,
+};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
@@ -36,13 +42,13 @@ use tower_http::services::ServeDir;
 /// `Cache-Control` of a file whose name carries its content hash.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// The pkg dir's files under `/<site-pkg-dir>/`, precompressed where the build left `.br`/`.gz`.
-pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
+/// The pkg dir's files under `/<site-pkg-dir>/`, precompressed where the build left `.br`/`.gz`;
+/// `hashed_names` when the pages link hashed names ([`FrontEnd::hashed`]).
+pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions, hashed_names: bool) -> Router<S> {
     let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    let served = Router::new()
-        .fallback_service(files)
-        .layer(axum::middleware::from_fn_with_state(options.hash_files, cache_headers));
+    let served =
+        Router::new().fallback_service(files).layer(axum::middleware::from_fn_with_state(hashed_names, cache_headers));
     Router::new().nest(&format!("/{}", options.site_pkg_dir), served)
 }
 
@@ -113,17 +119,29 @@ pub enum SiteError {
     OtherBuild { path: PathBuf, found: String, expected: &'static str },
 }
 
-/// Where Leptos looks for the hash file: beside the running binary.
-pub fn hash_file_path(options: &LeptosOptions) -> PathBuf {
-    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)).unwrap_or_default();
-    exe_dir.join(&*options.hash_file)
+/// Where the hash file is looked for: beside the running binary (where cargo-leptos writes it).
+fn exe_dir() -> PathBuf {
+    std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)).unwrap_or_default()
+}
+
+/// The names the pages link, read once when the server starts (blocking: call it off the async
+/// runtime). Without a hash file beside the binary there is no hashed front end to link (a binary
+/// run without a site, an in-process test; with a site, [`check_site`] has refused to start
+/// already): the pages link the plain names.
+pub fn linked_front_end(options: &LeptosOptions) -> Result<FrontEnd, SiteError> {
+    match front_end(options, &exe_dir()) {
+        Err(SiteError::HashFileMissing(path)) => {
+            tracing::debug!(path = %path.display(), "no hash file beside the binary: pages link unhashed asset names");
+            Ok(FrontEnd::plain(&options.output_name))
+        }
+        found => found,
+    }
 }
 
 /// The binary's check, off the async runtime: logs what it found, or refuses with the reason.
 pub async fn check_site(options: &LeptosOptions) -> io::Result<()> {
     let options = options.clone();
-    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)).unwrap_or_default();
-    let status = tokio::task::spawn_blocking(move || inspect_site(&options, &exe_dir))
+    let status = tokio::task::spawn_blocking(move || inspect_site(&options, &exe_dir()))
         .await
         .map_err(io::Error::other)?
         .map_err(io::Error::other)?;
@@ -145,24 +163,24 @@ pub async fn check_site(options: &LeptosOptions) -> io::Result<()> {
     Ok(())
 }
 
-/// The check itself: `exe_dir` is where Leptos looks for the hash file (beside the binary).
+/// The check itself: `exe_dir` is where the hash file is looked for (beside the binary).
 pub fn inspect_site(options: &LeptosOptions, exe_dir: &Path) -> Result<SiteStatus, SiteError> {
     let pkg_dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     if !pkg_dir.is_dir() {
         return Ok(SiteStatus::NoFrontEnd { pkg_dir });
     }
-    let names = linked_names(options, exe_dir)?;
-    for name in &names {
+    let names = front_end(options, exe_dir)?;
+    for name in [&names.js, &names.wasm, &names.css] {
         let path = pkg_dir.join(name);
         if !path.is_file() {
             return Err(SiteError::FileMissing(path));
         }
     }
-    let wasm = pkg_dir.join(&names[1]);
+    let wasm = pkg_dir.join(&names.wasm);
     let bytes = std::fs::read(&wasm).map_err(|source| SiteError::Unreadable { path: wasm.clone(), source })?;
     match build_ids(&bytes) {
         ids if ids.contains(&BUILD_ID) => {
-            let precompressed = pkg_dir.join(format!("{}.br", names[1])).is_file();
+            let precompressed = pkg_dir.join(format!("{}.br", names.wasm)).is_file();
             Ok(SiteStatus::Matches { wasm, precompressed })
         }
         ids => match ids.first() {
@@ -172,28 +190,18 @@ pub fn inspect_site(options: &LeptosOptions, exe_dir: &Path) -> Result<SiteStatu
     }
 }
 
-/// The js, wasm and css file names the pages link, as Leptos's `HydrationScripts` and
-/// `HashedStylesheet` make them.
-fn linked_names(options: &LeptosOptions, exe_dir: &Path) -> Result<[String; 3], SiteError> {
-    let output = &*options.output_name;
+/// The js, wasm and css file names the pages link: the plain names, or under `hash-files` those
+/// of the hash file in `exe_dir`.
+fn front_end(options: &LeptosOptions, exe_dir: &Path) -> Result<FrontEnd, SiteError> {
     if !options.hash_files {
-        // Leptos adds `_bg` to the wasm only when it was built without cargo-leptos.
-        let wasm_suffix = if option_env!("LEPTOS_OUTPUT_NAME").is_none() { "_bg" } else { "" };
-        return Ok([format!("{output}.js"), format!("{output}{wasm_suffix}.wasm"), format!("{output}.css")]);
+        return Ok(FrontEnd::plain(&options.output_name));
     }
     let path = exe_dir.join(&*options.hash_file);
     if !path.is_file() {
         return Err(SiteError::HashFileMissing(path));
     }
     let text = std::fs::read_to_string(&path).map_err(|source| SiteError::Unreadable { path: path.clone(), source })?;
-    let hash_of = |kind: &'static str| {
-        text.lines()
-            .filter_map(|line| line.trim().split_once(':'))
-            .find(|(key, _)| *key == kind)
-            .map(|(_, hash)| format!("{output}.{}.{kind}", hash.trim()))
-            .ok_or_else(|| SiteError::HashFileMalformed { path: path.clone(), kind })
-    };
-    Ok([hash_of("js")?, hash_of("wasm")?, hash_of("css")?])
+    FrontEnd::hashed(&options.output_name, &text).map_err(|kind| SiteError::HashFileMalformed { path, kind })
 }
 
 /// Every build id that follows the marker prefix in `bytes`.

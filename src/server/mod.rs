@@ -101,25 +101,19 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let prepared = tokio::task::spawn_blocking({
         let (data_dir, auth_settings, tls_enabled) =
             (data_dir.clone(), config.auth.clone(), config.server.tls_enabled());
-        let hash_file = assets::hash_file_path(&leptos_options);
+        let options = leptos_options.clone();
         move || {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
             // Served over HTTPS: the session cookie is `Secure`.
             let sessions = SessionKeys::load_or_create(&data_dir)?.secure(tls_enabled);
-            let hash_file_found = hash_file.is_file();
-            Ok::<_, io::Error>((sessions, auth::keys::load(&auth_settings, &data_dir)?, hash_file_found))
+            // The names the pages link, read here once: no page render reads the hash file.
+            let front_end = assets::linked_front_end(&options).map_err(io::Error::other)?;
+            Ok::<_, io::Error>((sessions, auth::keys::load(&auth_settings, &data_dir)?, front_end))
         }
     });
-    let (sessions, keys, hash_file_found) = prepared.await.map_err(io::Error::other)??;
-    // Leptos reads the hash file on every page it renders and panics without one. With no hash
-    // file there is no hashed front end to link (a binary run without a site, an in-process
-    // test; with a site, `run` has refused to start already): the pages link the plain names.
-    if leptos_options.hash_files && !hash_file_found {
-        tracing::debug!("no hash file beside the binary: pages link unhashed asset names");
-        leptos_options.hash_files = false;
-    }
+    let (sessions, keys, front_end) = prepared.await.map_err(io::Error::other)??;
     let auth = Auth::new(keys, &config.auth).reserving(reserved_topics());
     tracing::info!("{}", auth.describe());
     let tls_config = match config.server.tls.files() {
@@ -160,6 +154,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     };
     let state = AppState {
         leptos_options,
+        front_end,
         settings: Arc::new(config.clone()),
         streams,
         jobs: jobs.clone(),

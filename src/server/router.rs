@@ -29,7 +29,7 @@ pub fn router(state: AppState) -> Router {
             provide_context::<StreamContext>(state.streams.clone());
         }
     };
-    let options = state.leptos_options.clone();
+    let (options, front_end) = (state.leptos_options.clone(), state.front_end.clone());
     // Pages, server functions and assets are compressed (the default predicate never compresses
     // text/event-stream, so stream server functions are neither compressed nor buffered) and get
     // the browser session. The stream, jobs-reporting and monitoring APIs are outside both
@@ -38,11 +38,16 @@ pub fn router(state: AppState) -> Router {
     let sessions = state.sessions.clone();
     // Assets: the built js/wasm/css (precompressed where built so, `immutable` when their names
     // carry a hash) come from `assets`; pages and the rest are revalidated on every visit.
-    let assets = super::assets::pkg_router(&options);
+    let assets = super::assets::pkg_router(&options, front_end.hashed);
+    let page_shell = {
+        let front_end = front_end.clone();
+        move || shell(options.clone(), front_end.clone())
+    };
+    let error_shell = move |options| shell(options, front_end.clone());
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, context.clone(), page_shell)
         .merge(assets)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, error_shell))
         .layer(axum::middleware::map_response(super::assets::revalidate_by_default))
         .layer(axum::middleware::from_fn_with_state(sessions, crate::session::middleware))
         .layer(CompressionLayer::new());
