@@ -10,6 +10,7 @@
 //! connections (ALPN `h2`) are served by hyper in tracked tasks of their own (`http2`).
 
 pub mod assets;
+mod backends;
 mod connect;
 pub mod cors;
 pub mod direct;
@@ -27,11 +28,9 @@ use crate::{
         builtin::JobRegistry,
         job::JobEnv,
         runner::{JobRunner, SHARED_TOPIC},
-        store::Store,
     },
     market::feed::{run_simulator, Market, QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
     monitor::{self, store::MonitorStore, MONITOR_TOPIC},
-    session::SessionKeys,
     state::AppState,
     streams::{
         auth::{self, Auth, TopicPattern},
@@ -99,20 +98,24 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let data_dir = &config.server.data_dir;
     // File work stays off the async runtime, startup included.
     let prepared = tokio::task::spawn_blocking({
-        let (data_dir, auth_settings, tls_enabled) =
-            (data_dir.clone(), config.auth.clone(), config.server.tls_enabled());
+        let (data_dir, auth_settings, config) = (data_dir.clone(), config.auth.clone(), config.clone());
         let hash_file = assets::hash_file_path(&leptos_options);
         move || {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
-            // Served over HTTPS: the session cookie is `Secure`.
-            let sessions = SessionKeys::load_or_create(&data_dir)?.secure(tls_enabled);
+            let sessions = backends::local_session_keys(&config, &data_dir)?;
             let hash_file_found = hash_file.is_file();
             Ok::<_, io::Error>((sessions, auth::keys::load(&auth_settings, &data_dir)?, hash_file_found))
         }
     });
     let (sessions, keys, hash_file_found) = prepared.await.map_err(io::Error::other)??;
+    let sessions = match sessions {
+        Some(sessions) => sessions,
+        None => backends::shared_session_keys(config).await?,
+    };
+    // Served over HTTPS: the session cookie is `Secure`.
+    let sessions = sessions.secure(config.server.tls_enabled());
     // Leptos reads the hash file on every page it renders and panics without one. With no hash
     // file there is no hashed front end to link (a binary run without a site, an in-process
     // test; with a site, `run` has refused to start already): the pages link the plain names.
@@ -139,9 +142,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         Some(url) => Hub::redis(url, hub_config).map_err(io::Error::other)?,
         None => Hub::in_process(hub_config),
     };
-    let database = data_dir.join("pulseboard.sqlite3");
-    let store =
-        Store::open(&database).await.map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
+    let store = backends::job_store(config, data_dir).await?;
     let env = JobEnv { files_root: config.jobs.files_root.clone() };
     let registry = JobRegistry::with_builtins();
     let limits = (&config.jobs).into();
