@@ -3,8 +3,12 @@
 //! Every request passes [`middleware`]: a valid `pb_session` cookie names the session; otherwise a
 //! new one is made and set on the response. Handlers and server functions find the [`Session`] in
 //! the request's extensions. Only a hash of the id (the *owner key*) is stored with jobs, so the
-//! database never holds a usable cookie value. The signing key lives in the data directory so
-//! sessions survive restarts.
+//! database never holds a usable cookie value.
+//!
+//! The signing key, in this order: `session-secret` (env `PULSEBOARD_SESSION_SECRET`, at least
+//! 32 bytes, the key derived from it); with `hub = "redis://..."`, one key made once in Redis
+//! (`SET NX`) and read by every instance, so a cookie signed by one is accepted by all; else a key
+//! in the data directory, so sessions survive restarts.
 //!
 //! The cookie is `HttpOnly`, `SameSite=Lax` and, when the site is served over TLS
 //! ([`SessionKeys::secure`]), `Secure`. A cookie that is missing, malformed, forged or signed with
@@ -18,8 +22,40 @@ use axum::{
     response::Response,
 };
 use cookie::{Cookie, CookieJar, Key, SameSite};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
+
+/// Shortest `session-secret` accepted (the 64-byte key is its SHA-512, with a label).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The `session-secret` setting. Empty (the default) is unset.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionSettings {
+    #[serde(rename = "session-secret")]
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SessionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = if self.secret.is_empty() { "(unset)" } else { "(set)" };
+        f.debug_struct("SessionSettings").field("secret", &shown).finish()
+    }
+}
+
+impl SessionSettings {
+    /// One message per problem, naming the key.
+    pub fn validate(&self) -> Vec<String> {
+        let length = self.secret.len();
+        if length > 0 && length < MIN_SECRET_BYTES {
+            return vec![format!(
+                "key `pulseboard.session-secret`: {length} bytes is too short; use at least {MIN_SECRET_BYTES} \
+                 (e.g. `openssl rand -hex 32`), or leave it empty for a generated key"
+            )];
+        }
+        Vec::new()
+    }
+}
 
 pub const COOKIE: &str = "pb_session";
 
@@ -63,6 +99,63 @@ impl SessionKeys {
             Err(err) => return Err(err),
         };
         Ok(Self { key: Arc::new(key), secure: false })
+    }
+
+    /// The key derived from a configured secret (at least [`MIN_SECRET_BYTES`], checked by
+    /// [`SessionSettings::validate`]; a shorter one is refused here too).
+    pub fn from_secret(secret: &str) -> std::io::Result<Self> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(std::io::Error::other(format!("session-secret must be at least {MIN_SECRET_BYTES} bytes")));
+        }
+        use sha2::Sha512;
+        let derived = Sha512::digest([b"pulseboard session key\0".as_slice(), secret.as_bytes()].concat());
+        Ok(Self { key: Arc::new(Key::from(&derived)), secure: false })
+    }
+
+    /// The one key every instance sharing the Redis at `url` signs with: made by the first to
+    /// start (`SET NX`), read by the others. Waits up to `patience` for Redis to answer.
+    pub async fn shared_in_redis(url: &str, patience: Duration) -> std::io::Result<Self> {
+        use crate::streams::hub::redis_connect as connect;
+        let client = connect::client(url).map_err(std::io::Error::other)?;
+        let key_name = format!("{}session-key", connect::PREFIX);
+        let attempt = || async {
+            let mut connection = client.get_multiplexed_async_connection().await?;
+            let fresh = hex::encode(Key::generate().master());
+            let (stored,): (String,) = redis::pipe()
+                .cmd("SET")
+                .arg(&key_name)
+                .arg(fresh)
+                .arg("NX")
+                .ignore()
+                .cmd("GET")
+                .arg(&key_name)
+                .query_async(&mut connection)
+                .await?;
+            Ok::<_, redis::RedisError>(stored)
+        };
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let last = match tokio::time::timeout(connect::COMMAND_TIMEOUT * 2, attempt()).await {
+                Ok(Ok(stored)) => {
+                    return match hex::decode(stored.trim()) {
+                        Ok(bytes) if bytes.len() >= 64 => Ok(Self { key: Arc::new(Key::from(&bytes)), secure: false }),
+                        _ => Err(std::io::Error::other(format!(
+                        "the session key in Redis ({key_name}) is not one pulseboard made; delete it to make a new one"
+                    ))),
+                    }
+                }
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => "no answer".to_string(),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(std::io::Error::other(format!(
+                    "the session key could not be read from {} ({last}): start Redis, or set \
+                     `session-secret` (PULSEBOARD_SESSION_SECRET) to the same value on every instance",
+                    connect::describe(url)
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Marks new session cookies `Secure` (browsers then send them over HTTPS only): set when
@@ -201,6 +294,25 @@ mod tests {
                 assert_ne!(owner, session.owner, "{shown}");
             }
         }
+    }
+
+    #[test]
+    fn a_configured_secret_signs_alike_on_every_instance() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let (session, set_cookie) = SessionKeys::from_secret(secret).unwrap().new_session();
+        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
+        assert_eq!(SessionKeys::from_secret(secret).unwrap().session_of(&headers), Some(session));
+        let other = SessionKeys::from_secret("0123456789abcdef0123456789abcdeX").unwrap();
+        assert_eq!(other.session_of(&headers), None);
+
+        assert!(SessionKeys::from_secret("short").is_err());
+        let problems = SessionSettings { secret: "short".into() }.validate();
+        assert!(problems[0].contains("`pulseboard.session-secret`") && problems[0].contains("5 bytes"), "{problems:?}");
+        assert!(SessionSettings { secret: secret.into() }.validate().is_empty());
+        assert!(SessionSettings::default().validate().is_empty());
+        assert!(!format!("{:?}", SessionSettings { secret: secret.into() }).contains(secret));
     }
 
     #[test]

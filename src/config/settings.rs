@@ -11,6 +11,7 @@ use crate::{
     market::settings::MarketSettings,
     monitor::settings::MonitorSettings,
     server::{cors::CorsSettings, tls::TlsSettings},
+    session::SessionSettings,
     streams::{auth::AuthSettings, limits::LimitSettings, StreamSettings},
 };
 use figment::Figment;
@@ -32,6 +33,9 @@ pub struct ServerSettings {
     /// `tls-cert` and `tls-key`: HTTPS on `site-addr` when both are set.
     #[serde(flatten)]
     pub tls: TlsSettings,
+    /// `session-secret`: the key session cookies are signed with.
+    #[serde(flatten)]
+    pub session: SessionSettings,
 }
 
 impl ServerSettings {
@@ -102,6 +106,7 @@ impl PulseboardSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = [
             self.server.tls.validate(),
+            self.server.session.validate(),
             self.streams.validate(),
             self.auth.validate(),
             self.jobs.validate(),

@@ -78,7 +78,10 @@ pub struct JobWithLog {
 #[cfg(feature = "ssr")]
 mod server {
     use crate::{
-        jobs::runner::{JobRunner, JobsError, Viewer},
+        jobs::{
+            runner::{JobRunner, JobsError, Viewer},
+            store::StoreError,
+        },
         request_error::{ErrorKind, RequestError},
         session::Session,
         state::AppState,
@@ -109,9 +112,9 @@ mod server {
                 JobsError::NotFound => ErrorKind::NotFound,
                 JobsError::NotRetryable(_) | JobsError::Finished(_) => ErrorKind::Conflict,
                 JobsError::BadToken | JobsError::NotOwner(_) => ErrorKind::Forbidden,
-                JobsError::ShuttingDown | JobsError::Hub(HubError::ShuttingDown | HubError::Unavailable(_)) => {
-                    ErrorKind::Unavailable
-                }
+                JobsError::ShuttingDown
+                | JobsError::Hub(HubError::ShuttingDown | HubError::Unavailable(_))
+                | JobsError::Store(StoreError::Unavailable(_)) => ErrorKind::Unavailable,
                 JobsError::Store(_) | JobsError::Hub(_) => ErrorKind::Internal,
             };
             RequestError::new(kind, err.to_string())
@@ -141,6 +144,7 @@ mod server {
             assert_eq!((refused.status().as_u16(), refused.retry_after), (429, Some(10)));
             assert_eq!(status(JobsError::Hub(HubError::ShuttingDown)), 503);
             assert_eq!(status(JobsError::Hub(HubError::NoTopics)), 500);
+            assert_eq!(status(JobsError::Store(StoreError::Unavailable("Redis at 127.0.0.1:1".into()))), 503);
             let field = RequestError::from(JobsError::Invalid(FieldError::new("limit", "must be a whole number")));
             assert_eq!((field.status().as_u16(), field.error.as_str()), (400, "limit: must be a whole number"));
             assert_eq!(field.for_field("limit").as_deref(), Some("must be a whole number"));

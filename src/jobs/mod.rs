@@ -4,7 +4,8 @@
 //! Jobs page and the job detail page). Server only: `job` (the trait applications implement),
 //! `builtin` (kinds of job), `runner` (the one handle: built-in jobs on the server's workers,
 //! external producers with a token, the live table and the ordered outbox that saves and
-//! publishes every change), `store` (SQLite, on the blocking pool), `progress` (throughput and
+//! publishes every change; with a shared store, the cluster's queue), `store` (the backend seam:
+//! SQLite on the blocking pool, or Redis shared by every instance), `progress` (throughput and
 //! ETA), `confine` (file jobs stay under their root), `http_api` (external producers' routes).
 
 pub mod api;

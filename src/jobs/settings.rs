@@ -17,9 +17,17 @@ pub struct JobsSettings {
     /// ...and over all sessions.
     #[serde(rename = "jobs-max-total")]
     pub max_total: usize,
+    /// With a shared (Redis) store: seconds a running job's instance may go without renewing its
+    /// claim before another instance claims the job and marks it interrupted.
+    #[serde(rename = "jobs-claim-timeout-secs")]
+    pub claim_timeout_secs: u64,
 }
 
 impl JobsSettings {
+    pub fn claim_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.claim_timeout_secs)
+    }
+
     /// One message per problem, naming the key.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -30,6 +38,12 @@ impl JobsSettings {
             if value == 0 {
                 problems.push(format!("key `pulseboard.{key}`: must be at least 1 (no job could ever start)"));
             }
+        }
+        if self.claim_timeout_secs == 0 || self.claim_timeout_secs > 86_400 {
+            problems.push(format!(
+                "key `pulseboard.jobs-claim-timeout-secs`: {} is not between 1 and 86400 seconds",
+                self.claim_timeout_secs
+            ));
         }
         if self.max_per_session > self.max_total {
             problems.push(format!(

@@ -10,6 +10,7 @@
 //! connections (ALPN `h2`) are served by hyper in tracked tasks of their own (`http2`).
 
 pub mod assets;
+mod backends;
 mod connect;
 pub mod cors;
 pub mod direct;
@@ -27,11 +28,9 @@ use crate::{
         builtin::JobRegistry,
         job::JobEnv,
         runner::{JobRunner, SHARED_TOPIC},
-        store::Store,
     },
     market::feed::{run_simulator, Market, QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
     monitor::{self, store::MonitorStore, MONITOR_TOPIC},
-    session::SessionKeys,
     state::AppState,
     streams::{
         auth::{self, Auth, TopicPattern},
@@ -99,21 +98,25 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let data_dir = &config.server.data_dir;
     // File work stays off the async runtime, startup included.
     let prepared = tokio::task::spawn_blocking({
-        let (data_dir, auth_settings, tls_enabled) =
-            (data_dir.clone(), config.auth.clone(), config.server.tls_enabled());
+        let (data_dir, auth_settings, config) = (data_dir.clone(), config.auth.clone(), config.clone());
         let options = leptos_options.clone();
         move || {
             std::fs::create_dir_all(&data_dir).map_err(|err| {
                 io::Error::other(format!("cannot create the data directory {}: {err}", data_dir.display()))
             })?;
-            // Served over HTTPS: the session cookie is `Secure`.
-            let sessions = SessionKeys::load_or_create(&data_dir)?.secure(tls_enabled);
+            let sessions = backends::local_session_keys(&config, &data_dir)?;
             // The names the pages link, read here once: no page render reads the hash file.
             let front_end = assets::linked_front_end(&options).map_err(io::Error::other)?;
             Ok::<_, io::Error>((sessions, auth::keys::load(&auth_settings, &data_dir)?, front_end))
         }
     });
     let (sessions, keys, front_end) = prepared.await.map_err(io::Error::other)??;
+    let sessions = match sessions {
+        Some(sessions) => sessions,
+        None => backends::shared_session_keys(config).await?,
+    };
+    // Served over HTTPS: the session cookie is `Secure`.
+    let sessions = sessions.secure(config.server.tls_enabled());
     let auth = Auth::new(keys, &config.auth).reserving(reserved_topics());
     tracing::info!("{}", auth.describe());
     let tls_config = match config.server.tls.files() {
@@ -133,9 +136,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         Some(url) => Hub::redis(url, hub_config).map_err(io::Error::other)?,
         None => Hub::in_process(hub_config),
     };
-    let database = data_dir.join("pulseboard.sqlite3");
-    let store =
-        Store::open(&database).await.map_err(|err| io::Error::other(format!("{}: {err}", database.display())))?;
+    let store = backends::job_store(config, data_dir).await?;
     let env = JobEnv { files_root: config.jobs.files_root.clone() };
     let registry = JobRegistry::with_builtins();
     let limits = (&config.jobs).into();

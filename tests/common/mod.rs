@@ -44,7 +44,7 @@ pub async fn subscribe(
     (headers, response_events(response))
 }
 
-fn response_events(response: reqwest::Response) -> impl Stream<Item = Event> + Unpin {
+pub fn response_events(response: reqwest::Response) -> impl Stream<Item = Event> + Unpin {
     Box::pin(response.bytes_stream().eventsource().map(|event| event.expect("well-formed SSE")))
 }
 

@@ -94,6 +94,11 @@ impl JobRunner {
             created_ms: crate::time::now_ms(),
         };
         let (view, published) = self.admit(new, CancellationToken::new(), None).await?;
+        if self.inner.store.is_shared() {
+            // Reports may come to any instance: the shared record is the job's state, not this
+            // instance's table (see `report_external`).
+            self.inner.live.lock().remove(view.id);
+        }
         published.outcome().await?;
         Ok((view, token))
     }
@@ -105,18 +110,38 @@ impl JobRunner {
             let mut live = self.inner.live.lock();
             match live.get(id) {
                 Some(job) if job.view.external && job.token_hash.as_deref() == Some(presented.as_str()) => {
-                    Some(apply(&mut live, id, report)?)
+                    Ok(apply(&mut live, id, report)?)
                 }
                 Some(job) if job.view.external => return Err(JobsError::BadToken),
                 Some(_) => return Err(JobsError::NotFound),
-                None => None,
+                None => Err(report),
             }
         };
-        if let Some((view, saved)) = applied {
-            saved.outcome().await?;
-            return Ok(view);
-        }
+        let report = match applied {
+            Ok((view, saved)) => {
+                saved.outcome().await?;
+                return Ok(view);
+            }
+            Err(report) => report,
+        };
         match self.settled_get(id).await? {
+            Some(job)
+                if job.view.external
+                    && job.token_hash.as_deref() == Some(presented.as_str())
+                    && !job.view.state.is_terminal() =>
+            {
+                // Unfinished and in no table here: a shared store's job (created on any
+                // instance). Applied to its record, as if it were in the table for this report.
+                let (view, saved) = {
+                    let mut live = self.inner.live.lock();
+                    live.insert(self.adopt_external(job));
+                    let applied = apply(&mut live, id, report);
+                    live.remove(id);
+                    applied?
+                };
+                saved.outcome().await?;
+                Ok(view)
+            }
             Some(job) if job.view.external && job.token_hash.as_deref() == Some(presented.as_str()) => {
                 Err(JobsError::Finished(job.view.state.as_str()))
             }

@@ -37,7 +37,11 @@ impl JobRunner {
             return Err(JobsError::ShuttingDown);
         }
         // Before any work: a refused start costs neither a check of its parameters nor a row.
-        let quota = self.reserve(viewer)?;
+        // (A shared store counts the limits cluster-wide, as it queues the job.)
+        let quota = match self.inner.store.queue() {
+            None => Some(self.reserve(viewer)?),
+            Some(_) => None,
+        };
         let prepared = {
             let (inner, kind, params) = (self.inner.clone(), kind.to_string(), params.clone());
             tokio::task::spawn_blocking(move || inner.registry.prepare(&kind, &params, &inner.env))
@@ -56,11 +60,15 @@ impl JobRunner {
             state: JobState::Queued,
             created_ms: crate::time::now_ms(),
         };
+        if let Some(queue) = self.inner.store.queue() {
+            // Any instance's worker runs it (it checks the parameters again there).
+            return self.enqueue(queue, new).await;
+        }
         let cancel = CancellationToken::new();
         // The queued event goes out with the job's later ones, in order; a failure to save or
         // publish it is logged by the outbox and does not stop the job.
-        let (view, _published) = self.admit(new, cancel.clone(), Some(quota)).await?;
-        self.inner.tasks.spawn(self.clone().drive(view.id, prepared.job, cancel));
+        let (view, _published) = self.admit(new, cancel.clone(), quota).await?;
+        self.inner.tasks.spawn(self.clone().drive(view.id, prepared.job, cancel, None));
         Ok(view)
     }
 
@@ -81,11 +89,21 @@ impl JobRunner {
         self.start(viewer, job.view.shared, &job.view.kind, job.params).await
     }
 
-    /// Runs one job: waits for a worker, runs it, reports progress until it ends.
-    async fn drive(self, id: JobId, job: Box<dyn Job>, cancel: CancellationToken) {
-        let permit = tokio::select! {
-            permit = self.inner.permits.clone().acquire_owned() => permit.ok(),
-            _ = cancel.cancelled() => None,
+    /// Runs one job: waits for a worker (unless it holds one already), runs it, reports
+    /// progress until it ends.
+    pub(super) async fn drive(
+        self,
+        id: JobId,
+        job: Box<dyn Job>,
+        cancel: CancellationToken,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
+        let permit = match permit {
+            Some(permit) => Some(permit),
+            None => tokio::select! {
+                permit = self.inner.permits.clone().acquire_owned() => permit.ok(),
+                _ = cancel.cancelled() => None,
+            },
         };
         let Some(_permit) = permit else {
             self.finish(id, Err(JobFailure::Cancelled));
@@ -109,7 +127,7 @@ impl JobRunner {
         self.finish(id, outcome);
     }
 
-    fn mark_running(&self, id: JobId) {
+    pub(super) fn mark_running(&self, id: JobId) {
         let mut live = self.inner.live.lock();
         let Some(job) = live.get_mut(id) else {
             return tracing::warn!(id, "could not start job: it is no longer in the table");
@@ -147,7 +165,7 @@ impl JobRunner {
         let _ = live.send(change);
     }
 
-    fn finish(&self, id: JobId, outcome: Result<String, JobFailure>) {
+    pub(super) fn finish(&self, id: JobId, outcome: Result<String, JobFailure>) {
         let mut live = self.inner.live.lock();
         let Some(mut job) = live.remove(id) else { return };
         let view = &mut job.view;

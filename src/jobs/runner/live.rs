@@ -40,10 +40,7 @@ pub(super) struct LiveJob {
 impl LiveJob {
     /// The live record of a job just saved as `id`.
     pub fn new(id: JobId, new: NewJob, cancel: CancellationToken) -> Self {
-        let topic = match &new.owner {
-            Some(owner) if !new.shared => owner_topic(owner),
-            _ => shared_topic(),
-        };
+        let topic = topic_of(new.owner.as_deref(), new.shared);
         let view = JobView {
             id,
             kind: new.kind,
@@ -91,6 +88,14 @@ impl LiveJob {
             lines,
             publish: publish.then(|| self.view.clone()),
         }
+    }
+}
+
+/// Where a job's events go: its owner's private topic, or the shared one.
+pub(super) fn topic_of(owner: Option<&str>, shared: bool) -> TopicName {
+    match owner {
+        Some(owner) if !shared => owner_topic(owner),
+        _ => shared_topic(),
     }
 }
 

@@ -5,7 +5,9 @@
 //! bounded concurrency, cancel, progress ticks); `external` takes reports from producers outside
 //! the server that hold a job's bearer token. Both keep their unfinished jobs in one live table
 //! (`live`) and send every change through one ordered outbox (`outbox`) that saves it to the
-//! store and publishes it to the hub.
+//! store and publishes it to the hub. With a shared store (Redis), `cluster` queues built-in jobs
+//! for every instance's workers instead and takes this instance's share; the table then holds
+//! only the jobs this instance runs.
 //!
 //! Invariants:
 //! - A change is made and queued in one short critical section of the live table (a std-style
@@ -25,6 +27,7 @@
 //! `private.` topics are refused to outside subscribers by the stream guard; a session's stream
 //! server function subscribes to its own topic and the shared one.
 
+mod cluster;
 mod external;
 mod internal;
 mod live;
@@ -38,7 +41,7 @@ use super::{
     builtin::JobRegistry,
     job::{FieldError, JobEnv},
     model::{JobId, JobState, JobView, LOG_TAIL},
-    store::{NewJob, Store, StoreError, StoredJob},
+    store::{CancelOutcome, NewJob, Store, StoreError, StoredJob},
 };
 use crate::streams::{
     hub::{EventId, Hub, HubError},
@@ -117,6 +120,8 @@ struct Inner {
     env: JobEnv,
     permits: Arc<Semaphore>,
     quota: KeyedPermits<String>,
+    /// The job limits, for a shared store to count cluster-wide (`cluster`).
+    limits: JobLimits,
     live: Mutex<Live>,
     tasks: TaskTracker,
     /// Set when shutdown begins: no new jobs, and cancelled jobs end as interrupted.
@@ -185,19 +190,25 @@ impl JobRunner {
             tracing::info!(interrupted, "jobs left unfinished by the previous run are marked interrupted");
         }
         let outbox = Outbox::start(store.clone(), hub, tasks);
-        Ok(Self {
+        let runner = Self {
             inner: Arc::new(Inner {
                 store,
                 registry,
                 env,
                 permits: Arc::new(Semaphore::new(workers.max(1))),
                 quota: KeyedPermits::new(limits.per_session, limits.total),
+                limits,
                 live: Mutex::new(Live::new(outbox)),
                 tasks: tasks.clone(),
                 shutdown: CancellationToken::new(),
                 stopped: CancellationToken::new(),
             }),
-        })
+        };
+        // A shared store queues built-in jobs for every instance: this one's workers take part.
+        if let Some(queue) = runner.inner.store.queue() {
+            runner.start_cluster(queue);
+        }
+        Ok(runner)
     }
 
     /// The topics a viewer's stream reads.
@@ -321,9 +332,29 @@ impl JobRunner {
         match self.settled_get(id).await? {
             Some(job) if stored_visible(&job, viewer) => {
                 may_change(job.owner.as_deref(), job.view.external, viewer, Change::Cancel)?;
-                Err(JobsError::Finished(job.view.state.as_str()))
+                if job.view.state.is_terminal() {
+                    return Err(JobsError::Finished(job.view.state.as_str()));
+                }
+                // Unfinished but not in this instance's table: on a shared store, queued in the
+                // cluster or run by another instance.
+                self.cancel_elsewhere(&job).await
             }
             _ => Err(JobsError::NotFound),
+        }
+    }
+
+    async fn cancel_elsewhere(&self, job: &StoredJob) -> Result<JobView, JobsError> {
+        match self.inner.store.cancel_elsewhere(job).await? {
+            CancelOutcome::Cancelled(view) => {
+                let topic = live::topic_of(job.owner.as_deref(), job.view.shared);
+                let change =
+                    outbox::Change { id: view.id, topic, save: None, lines: Vec::new(), publish: Some(view.clone()) };
+                let published = self.inner.live.lock().send(change);
+                published.outcome().await?;
+                Ok(view)
+            }
+            CancelOutcome::Notified(view) => Ok(view),
+            CancelOutcome::Finished(state) => Err(JobsError::Finished(state.as_str())),
         }
     }
 

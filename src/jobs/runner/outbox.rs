@@ -17,7 +17,7 @@
 use super::JobsError;
 use crate::jobs::{
     model::{JobEvent, JobId, JobView},
-    store::Store,
+    store::{Store, StoreError},
 };
 use crate::streams::{
     hub::{EventId, Hub},
@@ -132,8 +132,15 @@ async fn apply(store: &Store, hub: &Hub, change: Change) -> Result<(), JobsError
         first.get_or_insert(err);
     };
     if let Some(view) = save {
-        if let Err(err) = store.update(view).await {
-            note("save a job", err.into());
+        match store.update(view).await {
+            // The job is no longer this instance's (finished, or taken over by another after
+            // this one lost its claim): nothing of this change is true, so nothing goes out.
+            Err(StoreError::Superseded(_)) => {
+                tracing::debug!(id, "job change superseded: not published");
+                return Ok(());
+            }
+            Err(err) => note("save a job", err.into()),
+            Ok(()) => {}
         }
     }
     if !lines.is_empty() {

@@ -26,7 +26,7 @@ async fn runner_with(dir: &std::path::Path, workers: usize, registry: JobRegistr
         heartbeat: Duration::from_secs(15),
         retry_ms: 1000,
     });
-    let store = Store::open(&dir.join("jobs.sqlite3")).await.unwrap();
+    let store = Store::Sqlite(crate::jobs::store::SqliteStore::open(&dir.join("jobs.sqlite3")).await.unwrap());
     let env = JobEnv { files_root: dir.to_path_buf() };
     let tasks = TaskTracker::new();
     let limits = JobLimits { per_session: 1000, total: 1000 };

@@ -43,6 +43,9 @@ mod subscriber;
 #[cfg(test)]
 mod tests;
 
+/// Connection setup and key layout for everything pulseboard keeps in Redis (the job store uses
+/// it too, so every user of Redis shares one prefix and one set of timeouts).
+pub use self::redis::connect as redis_connect;
 pub use self::redis::connect::check_url as check_redis_url;
 pub use ids::{EventId, ResetReason};
 pub use stats::{HubStats, PrivateTopics, TopicStats};

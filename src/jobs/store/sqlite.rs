@@ -1,4 +1,5 @@
-//! Job records, results and logs in an embedded SQLite file (server only).
+//! Job records, results and logs in an embedded SQLite file: the embedded mode's store (server
+//! only).
 //!
 //! One connection behind a std-style mutex (`parking_lot`): writes are small (a row per state
 //! change, progress at most every couple of seconds, log lines in batches), so contention stays
@@ -8,50 +9,15 @@
 //! pool (`spawn_blocking`): no SQLite call ever runs on a runtime thread, and the mutex is only
 //! ever taken there, never held across an `.await`.
 
-use super::model::{owner_tag, JobId, JobState, JobView, Progress};
+use super::{NewJob, StoreError, StoredJob, MAX_LOG_LINES};
+use crate::jobs::model::{owner_tag, JobId, JobState, JobView, Progress};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::{path::Path, sync::Arc};
 
-/// Most log lines kept per job; older ones are dropped.
-pub const MAX_LOG_LINES: i64 = 2_000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("job database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The blocking task did not finish (the runtime is shutting down, or it panicked).
-    #[error("job database: the database call did not finish: {0}")]
-    Task(String),
-}
-
-/// A job as stored, with what only the server needs.
-#[derive(Debug, Clone)]
-pub struct StoredJob {
-    pub view: JobView,
-    pub owner: Option<String>,
-    pub params: serde_json::Value,
-    pub token_hash: Option<String>,
-}
-
-/// What a new job is made of: saved as a row, and the runner's live record is built from it.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub kind: String,
-    pub label: String,
-    pub params: serde_json::Value,
-    pub owner: Option<String>,
-    pub shared: bool,
-    pub external: bool,
-    pub token_hash: Option<String>,
-    pub progress: Progress,
-    pub state: JobState,
-    pub created_ms: i64,
-}
-
 /// The job database. Cheap to clone (one shared connection).
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     /// Where the database lives, for the readiness check.
     path: Arc<std::path::PathBuf>,
@@ -90,7 +56,7 @@ const COLUMNS: &str =
     "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, \
      created_ms, finished_ms";
 
-impl Store {
+impl SqliteStore {
     /// Opens (or creates) the database at `path`, in WAL mode.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = Arc::new(path.to_path_buf());
@@ -314,7 +280,7 @@ mod tests {
         let path = dir.path().join("jobs.sqlite3");
         let params = serde_json::json!({"limit": 100});
         let id = {
-            let store = Store::open(&path).await.unwrap();
+            let store = SqliteStore::open(&path).await.unwrap();
             let id = store.insert(new_job(Some("me"), false, &params)).await.unwrap();
             let mut view = store.get(id).await.unwrap().unwrap().view;
             view.state = JobState::Running;
@@ -323,7 +289,7 @@ mod tests {
             store.append_logs(id, vec!["one".into(), "two".into()]).await.unwrap();
             id
         };
-        let store = Store::open(&path).await.unwrap();
+        let store = SqliteStore::open(&path).await.unwrap();
         assert_eq!(store.mark_unfinished_interrupted(5).await.unwrap(), 1);
         let job = store.get(id).await.unwrap().unwrap();
         assert_eq!(job.view.state, JobState::Interrupted);
@@ -335,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn wal_mode_and_ping() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
         store.ping().await.unwrap();
         let mode: String = store.with(|conn| conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))).await.unwrap();
         assert_eq!(mode, "wal");
@@ -344,7 +310,7 @@ mod tests {
     #[tokio::test]
     async fn visibility_is_own_or_shared() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
         let params = serde_json::json!({});
         let mine = store.insert(new_job(Some("me"), false, &params)).await.unwrap();
         let theirs = store.insert(new_job(Some("them"), false, &params)).await.unwrap();
@@ -358,7 +324,7 @@ mod tests {
     #[tokio::test]
     async fn logs_are_capped() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
         let params = serde_json::json!({});
         let id = store.insert(new_job(None, true, &params)).await.unwrap();
         let lines: Vec<String> = (0..MAX_LOG_LINES + 10).map(|n| n.to_string()).collect();
