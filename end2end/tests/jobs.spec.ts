@@ -264,7 +264,7 @@ test('a row shows when its job started, how long it has run (ticking), and its p
   // The server renders the same, for readers without JavaScript.
   const html = await (await page.request.get('/')).text();
   expect(html).toContain('stages=2, step_ms=500');
-  expect(html).toMatch(/<time class="job-started" datetime="\d{4}-\d\d-\d\dT[^"]+Z"/);
+  expect(html).toMatch(/<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"[^>]*class="job-started"/);
 });
 
 test('the default primes job runs long enough to watch its bar move', async ({ page }) => {
@@ -360,6 +360,46 @@ test('the job page names its job once', async ({ page }) => {
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(label);
   await expect(page.locator('main').getByText(label, { exact: true })).toHaveCount(1);
   await expect(page).toHaveTitle(`${label} · pulseboard`);
+});
+
+test('after Retry, focus stays on the Retry pressed while the new job arrives and runs', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 1, 400);
+  const original = page.locator(`li.job[data-id="${id}"]`);
+  await expect(original.locator('.badge').first()).toHaveText('running');
+  await original.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(original.locator('.badge').first()).toHaveText('cancelled');
+  const before = await rows(page).count();
+  const retry = original.getByRole('button', { name: /^Retry/ });
+  await retry.focus();
+  await page.keyboard.press('Enter');
+  await expect(rows(page)).toHaveCount(before + 1);
+  const retried = rows(page).first();
+  await expect(retried).not.toHaveAttribute('data-id', id);
+  await expect(retried.locator('.badge').first()).toHaveText('succeeded', { timeout: 15_000 });
+  // Through the new row's arrival above it and the new job's whole run.
+  await expect(retry).toBeFocused();
+  expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('BUTTON');
+});
+
+test('Retry on the job page links to the new job and keeps focus', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 1, 400);
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await page.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(page.locator('.badge').first()).toHaveText('cancelled');
+  const retry = page.getByRole('button', { name: /^Retry/ });
+  await retry.focus();
+  await page.keyboard.press('Enter');
+  const link = page.locator('p.retried').getByRole('link', { name: /^job \d+$/ });
+  await expect(link).toBeVisible();
+  await expect(retry).toBeFocused();
+  await link.click();
+  await expect(page).not.toHaveURL(new RegExp(`/jobs/${id}$`));
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Pipeline of 1 stages');
 });
 
 test.describe('without JavaScript', () => {
