@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Conflict,
     /// The body is larger than allowed.
     PayloadTooLarge,
+    /// The body is of a type the endpoint does not read (the message names the one it does).
+    UnsupportedMediaType,
     /// A limit was reached (too many jobs, streams, publishes): try again later.
     TooManyRequests,
     /// The server cannot serve this now (shutting down).
@@ -56,6 +58,7 @@ impl ErrorKind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -72,6 +75,7 @@ impl ErrorKind {
             Self::NotFound,
             Self::Conflict,
             Self::PayloadTooLarge,
+            Self::UnsupportedMediaType,
             Self::TooManyRequests,
             Self::Unavailable,
         ]
@@ -290,6 +294,7 @@ mod tests {
             NotFound,
             Conflict,
             PayloadTooLarge,
+            UnsupportedMediaType,
             TooManyRequests,
             Unavailable,
             Internal,

@@ -207,7 +207,8 @@ async fn external_producers_report_progress() {
     assert_eq!(status, 200);
     assert_eq!(body["job"]["progress"]["done"], 2);
     assert_eq!(body["job"]["stage"], "test");
-    assert_eq!(body["logs"][0], "ok 1");
+    assert_eq!(body["logs"][0]["text"], "ok 1");
+    assert!(body["logs"][0]["at_ms"].as_i64() >= body["job"]["created_ms"].as_i64(), "{body}");
     let finished =
         report(serde_json::json!({"done": 3, "state": "succeeded", "result": "green"}), Some(token)).await.unwrap();
     assert_eq!(finished.status(), 200);
@@ -235,7 +236,7 @@ async fn history_survives_a_restart_and_running_jobs_become_interrupted() {
     let body = wait_state(&server, &me, finished, "succeeded").await;
     assert_eq!(body["job"]["result"], "168 primes below 1000; largest 997");
     let body = wait_state(&server, &me, running, "interrupted").await;
-    assert!(body["logs"].as_array().unwrap().iter().any(|l| l == "stage: fetch"));
+    assert!(body["logs"].as_array().unwrap().iter().any(|l| l["text"] == "stage: fetch"));
     let (status, retried) = call(&server, &me, "/api/jobs/retry", &format!("id={running}")).await;
     assert_eq!(status, 200, "{retried}");
     assert_ne!(retried.as_i64().unwrap(), running);

@@ -38,7 +38,15 @@ test('a started job is watched live until its bar reaches 100 %', async ({ page 
 async function serverJob(page: Page, id: string) {
   const response = await page.request.get(`/api/jobs/detail?id=${id}`);
   expect(response.status()).toBe(200);
-  return (await response.json()) as { job: { state: string; progress: { done: number } }; logs: string[] };
+  return (await response.json()) as {
+    job: { state: string; label: string; progress: { done: number } };
+    logs: { at_ms: number; text: string }[];
+  };
+}
+
+/// The text of the log lines shown (without their times).
+async function shownLines(page: Page) {
+  return page.getByLabel('Log').locator('li .log-text').allTextContents();
 }
 
 test('cancel stops a running job', async ({ page }) => {
@@ -109,7 +117,7 @@ test('the job page shows its log growing live while the job runs', async ({ page
   // A full page load would wipe this: every line below arrives over the stream.
   await page.evaluate(() => ((window as any).__stayed = true));
   const log = page.getByLabel('Log');
-  const text = async () => ((await log.count()) ? (await log.textContent()) ?? '' : '');
+  const text = async () => ((await log.count()) ? (await shownLines(page)).join('\n') : '');
   // 7.5 s of work: far from done when the page is shown.
   const first = await text();
   expect(first).not.toContain('stage 3 of 3 done');
@@ -121,7 +129,7 @@ test('the job page shows its log growing live while the job runs', async ({ page
   expect(await page.evaluate(() => (window as any).__stayed)).toBe(true);
   // The lines shown are the server's log, in order.
   const server = await serverJob(page, id);
-  expect(((await log.textContent()) ?? '').split('\n')).toEqual(server.logs);
+  expect(await shownLines(page)).toEqual(server.logs.map((line) => line.text));
 });
 
 test('a bad parameter is reported beside its field', async ({ page }) => {
@@ -218,6 +226,180 @@ test('a shared job offers Cancel only to the session that started it', async ({ 
 
   await mine.getByRole('button', { name: /^Cancel/ }).click();
   await expect(mine.locator('.badge').first()).toHaveText('cancelled');
+});
+
+/// Starts a pipeline and waits for its row; returns the job's id.
+async function startedPipeline(page: Page, stages: number, stepMs: number) {
+  const before = await rows(page).count();
+  await startPipeline(page, stages, stepMs);
+  await expect(rows(page)).toHaveCount(before + 1);
+  return (await rows(page).first().getAttribute('data-id'))!;
+}
+
+test('a row shows when its job started, how long it has run (ticking), and its parameters', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 2, 500);
+  const row = page.locator(`li.job[data-id="${id}"]`);
+  await expect(row.locator('.badge').first()).toHaveText('running');
+  const started = row.locator('time.job-started');
+  await expect(started).toHaveText(/^started (just now|\d+ s ago)$/);
+  const at = Date.parse((await started.getAttribute('datetime'))!);
+  expect(Math.abs(at - Date.now())).toBeLessThan(60_000);
+  await expect(started).toHaveAttribute('title', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  await expect(row.locator('.job-params')).toHaveText('stages=2, step_ms=500');
+  // The running time counts up on its own, second by second.
+  const duration = row.locator('.job-duration');
+  const seconds = async () => Number(/^running for (\d+) s$/.exec((await duration.textContent()) ?? '')?.[1] ?? -1);
+  await expect.poll(seconds).toBeGreaterThanOrEqual(1);
+  await expect.poll(seconds).toBeGreaterThanOrEqual(3);
+  // Finished, it says how long it ran, and stops counting.
+  await expect(row.locator('.badge').first()).toHaveText('succeeded', { timeout: 20_000 });
+  await expect(duration).toHaveText(/^ran \d+(\.\d)? s$/);
+  const ran = await duration.textContent();
+  // The clock ticks on ("started … ago" moves), a finished job's time does not.
+  const startedText = await started.textContent();
+  await expect(started).not.toHaveText(startedText!, { timeout: 10_000 });
+  await expect(duration).toHaveText(ran!);
+  // The server renders the same, for readers without JavaScript.
+  const html = await (await page.request.get('/')).text();
+  expect(html).toContain('stages=2, step_ms=500');
+  expect(html).toMatch(/<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"[^>]*class="job-started"/);
+});
+
+test('the default primes job runs long enough to watch its bar move', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const before = await rows(page).count();
+  const form = page.getByRole('form', { name: 'Count primes' });
+  await form.getByRole('button', { name: 'Start primes' }).click();
+  await expect(rows(page)).toHaveCount(before + 1);
+  const row = rows(page).first();
+  await expect(row.locator('.job-params')).toHaveText(`limit=${await form.getByLabel('Limit').inputValue()}`);
+  // Every value the bar shows between its ends.
+  await row.getByRole('progressbar').evaluate((bar) => {
+    const seen = new Set<string>();
+    (window as any).__seen = seen;
+    new MutationObserver(() => {
+      const value = bar.getAttribute('aria-valuenow');
+      if (value && value !== '0' && value !== '100') seen.add(value);
+    }).observe(bar, { attributes: true, attributeFilter: ['aria-valuenow'] });
+  });
+  await expect.poll(() => page.evaluate(() => (window as any).__seen.size), { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
+  await expect(row.locator('.badge').first()).toHaveText('running');
+  await row.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(row.locator('.badge').first()).toHaveText('cancelled');
+});
+
+test('log lines show the time they were written', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 1, 100);
+  await expect(page.locator(`li.job[data-id="${id}"] .badge`).first()).toHaveText('succeeded', { timeout: 15_000 });
+  await page.goto(`/jobs/${id}`);
+  const server = await serverJob(page, id);
+  const shown = await page.getByLabel('Log').locator('li').evaluateAll((items) =>
+    items.map((li) => ({
+      datetime: li.querySelector('time')?.getAttribute('datetime') ?? '',
+      time: li.querySelector('time')?.textContent ?? '',
+      text: li.querySelector('.log-text')?.textContent ?? '',
+    })),
+  );
+  expect(shown.map((line) => line.text)).toEqual(server.logs.map((line) => line.text));
+  server.logs.forEach((line, i) => {
+    expect(Date.parse(shown[i].datetime)).toBe(line.at_ms);
+    expect(shown[i].time).toBe(new Date(line.at_ms).toISOString().slice(11, 19));
+  });
+  await expect(page.getByRole('heading', { name: /Log/ })).toContainText('times in UTC');
+});
+
+test('the log follows its tail unless the reader scrolled up, and again once back at the end', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 500 });
+  await page.goto('/');
+  await hydrated(page);
+  // 6 stages of 5 steps, 7 lines a stage: 42 lines over 12 s.
+  const id = await startedPipeline(page, 6, 400);
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await expect(page.locator('.connection-label')).toHaveText('live');
+  const log = page.getByLabel('Log');
+  const lines = log.locator('li');
+  const box = () => log.evaluate((el) => ({ top: el.scrollTop, height: el.scrollHeight, view: el.clientHeight }));
+  const atEnd = async () => {
+    const b = await box();
+    return b.height - b.top - b.view <= 2;
+  };
+  const more = async (than: number) => expect.poll(() => lines.count(), { timeout: 10_000 }).toBeGreaterThan(than);
+  // Enough lines that the box scrolls.
+  await expect.poll(async () => { const b = await box(); return b.height - b.view; }, { timeout: 15_000 }).toBeGreaterThan(60);
+  // Following: new lines come into view at the end.
+  await more(await lines.count());
+  await expect.poll(atEnd).toBe(true);
+  await expect(page.locator('.log-follow-state')).toHaveText('Following new lines.');
+  // Scrolled up: new lines arrive below, and what the reader looks at stays put.
+  await log.evaluate((el) => { el.scrollTop = 0; });
+  await expect(page.getByRole('button', { name: 'Jump to the latest' })).toBeVisible();
+  await more((await lines.count()) + 1);
+  expect((await box()).top).toBe(0);
+  expect(await atEnd()).toBe(false);
+  // Back at the end (by scrolling): it follows again.
+  await log.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await expect(page.locator('.log-follow-state')).toHaveText('Following new lines.');
+  await more(await lines.count());
+  await expect.poll(atEnd).toBe(true);
+  expect((await box()).top).toBeGreaterThan(0);
+});
+
+test('the job page names its job once', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 1, 100);
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  const label = 'Pipeline of 1 stages';
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(label);
+  await expect(page.locator('main').getByText(label, { exact: true })).toHaveCount(1);
+  await expect(page).toHaveTitle(`${label} · pulseboard`);
+});
+
+test('after Retry, focus stays on the Retry pressed while the new job arrives and runs', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 1, 400);
+  const original = page.locator(`li.job[data-id="${id}"]`);
+  await expect(original.locator('.badge').first()).toHaveText('running');
+  await original.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(original.locator('.badge').first()).toHaveText('cancelled');
+  const before = await rows(page).count();
+  const retry = original.getByRole('button', { name: /^Retry/ });
+  await retry.focus();
+  await page.keyboard.press('Enter');
+  await expect(rows(page)).toHaveCount(before + 1);
+  const retried = rows(page).first();
+  await expect(retried).not.toHaveAttribute('data-id', id);
+  await expect(retried.locator('.badge').first()).toHaveText('succeeded', { timeout: 15_000 });
+  // Through the new row's arrival above it and the new job's whole run.
+  await expect(retry).toBeFocused();
+  expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('BUTTON');
+});
+
+test('Retry on the job page links to the new job and keeps focus', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const id = await startedPipeline(page, 1, 400);
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  await page.getByRole('button', { name: /^Cancel/ }).click();
+  await expect(page.locator('.badge').first()).toHaveText('cancelled');
+  const retry = page.getByRole('button', { name: /^Retry/ });
+  await retry.focus();
+  await page.keyboard.press('Enter');
+  const link = page.locator('p.retried').getByRole('link', { name: /^job \d+$/ });
+  await expect(link).toBeVisible();
+  await expect(retry).toBeFocused();
+  await link.click();
+  await expect(page).not.toHaveURL(new RegExp(`/jobs/${id}$`));
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Pipeline of 1 stages');
 });
 
 test.describe('without JavaScript', () => {

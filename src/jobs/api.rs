@@ -5,7 +5,7 @@
 //! (403) when the request's `Origin` is neither the site's nor an allowed one, before they run.
 //! Cancel and retry are the owning session's alone (403 for any other, see the runner).
 
-use super::model::{JobEvent, JobId, JobView};
+use super::model::{JobEvent, JobId, JobView, LogLine};
 use crate::{
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
@@ -64,15 +64,20 @@ pub struct JobsSnapshot {
     pub as_of: String,
     /// The viewer's owner tag: jobs carrying it are the viewer's to cancel and retry.
     pub viewer: String,
+    /// The server's clock when the snapshot was read (ms since the epoch): what the page renders
+    /// "started … ago" and running times against until the browser's clock takes over.
+    pub now_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobWithLog {
     pub job: JobView,
-    pub logs: Vec<String>,
+    pub logs: Vec<LogLine>,
     pub as_of: String,
     /// As in [`JobsSnapshot::viewer`].
     pub viewer: String,
+    /// As in [`JobsSnapshot::now_ms`].
+    pub now_ms: i64,
 }
 
 #[cfg(feature = "ssr")]
@@ -157,7 +162,7 @@ mod server {
 pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
     let (runner, viewer) = server::context()?;
     let (jobs, as_of) = runner.snapshot(&viewer, LISTED_JOBS).await?;
-    Ok(JobsSnapshot { jobs, as_of: as_of.to_string(), viewer: viewer.tag() })
+    Ok(JobsSnapshot { jobs, as_of: as_of.to_string(), viewer: viewer.tag(), now_ms: crate::time::now_ms() })
 }
 
 /// One job with its log tail. Unknown and other sessions' private jobs are 404.
@@ -165,7 +170,7 @@ pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
 pub async fn job_detail(id: JobIdArg) -> Result<JobWithLog, RequestError> {
     let (runner, viewer) = server::context()?;
     let (job, logs, as_of) = runner.detail(&viewer, id.0).await?;
-    Ok(JobWithLog { job, logs, as_of: as_of.to_string(), viewer: viewer.tag() })
+    Ok(JobWithLog { job, logs, as_of: as_of.to_string(), viewer: viewer.tag(), now_ms: crate::time::now_ms() })
 }
 
 /// Starts a job. Fields come as text from the form and are checked on the server.

@@ -1,7 +1,7 @@
 //! The `Job` trait an application implements to run work under the runner, and the context a
 //! running job reports through (server only).
 
-use super::model::JobId;
+use super::model::{JobId, LogLine};
 use parking_lot::Mutex;
 use std::{future::Future, path::PathBuf, pin::Pin, sync::Arc};
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,7 @@ pub(crate) struct Reported {
     pub total: Option<u64>,
     pub unit: String,
     pub stage: Option<String>,
-    pub new_lines: Vec<String>,
+    pub new_lines: Vec<LogLine>,
     pub version: u64,
 }
 
@@ -107,11 +107,13 @@ impl JobContext {
         self.log(format!("stage: {stage}"));
     }
 
+    /// Appends a line to the job's log, stamped with the time of this call.
     pub fn log(&self, line: impl Into<String>) {
         let line: String = line.into();
+        let at_ms = crate::time::now_ms();
         self.update(|r| {
             if r.new_lines.len() < MAX_PENDING_LINES {
-                r.new_lines.push(line.chars().take(500).collect());
+                r.new_lines.push(LogLine::at(at_ms, line.chars().take(500).collect::<String>()));
             }
         });
     }

@@ -108,7 +108,14 @@ pub struct JobView {
     /// Reported over HTTP by a producer outside the server.
     pub external: bool,
     pub created_ms: i64,
+    /// When it began running: `None` while queued, and for a job cancelled before it ran.
+    #[serde(default)]
+    pub started_ms: Option<i64>,
     pub finished_ms: Option<i64>,
+    /// The parameters it was started with, as the form or API sent them (a JSON object; empty
+    /// for external jobs). A retry runs with the same.
+    #[serde(default)]
+    pub params: serde_json::Value,
     /// The tag of the browser session that started it ([`owner_tag`]), which alone may cancel or
     /// retry it; `None` when no session owns it (external jobs). Pages compare it with the
     /// viewer's own tag to offer Cancel and Retry only on the viewer's jobs.
@@ -132,6 +139,21 @@ pub fn owner_tag(owner: &str) -> String {
     hex::encode(&Sha256::digest(format!("pulseboard job owner tag\0{owner}").as_bytes())[..8])
 }
 
+/// One line of a job's log and when it was written (milliseconds since the Unix epoch, server
+/// time; `None` for lines kept from before times were recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at_ms: Option<i64>,
+    pub text: String,
+}
+
+impl LogLine {
+    /// A line written at `at_ms`.
+    pub fn at(at_ms: i64, text: impl Into<String>) -> Self {
+        Self { at_ms: Some(at_ms), text: text.into() }
+    }
+}
+
 /// What a jobs stream carries. Every `Job` event holds the whole view, so applying one twice is
 /// harmless and a page needs no other state to render it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +163,7 @@ pub fn owner_tag(owner: &str) -> String {
 #[allow(clippy::large_enum_variant)]
 pub enum JobEvent {
     Job { job: JobView },
-    Log { id: JobId, lines: Vec<String> },
+    Log { id: JobId, lines: Vec<LogLine> },
 }
 
 impl JobEvent {

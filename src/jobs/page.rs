@@ -1,20 +1,19 @@
-//! The Jobs page (start forms, the live list) and the job detail page (live log tail).
+//! The Jobs page: start forms and the live list (rows in `row`; the job detail page is in
+//! `detail`).
 //!
-//! Both render their snapshot on the server, then follow the session's job stream from the
+//! It renders its snapshot on the server, then follows the session's job stream from the
 //! snapshot's event id. Forms post to server functions, so they work before hydration and
 //! without JavaScript (the server redirects back to the page).
 
 use super::{
-    api::{job_detail, list_jobs, CancelJob, JobEvents, JobIdArg, JobWithLog, JobsSnapshot, RetryJob, StartJob},
-    model::{human_amount, human_duration, JobEvent, JobId, JobState, JobView},
+    api::{list_jobs, CancelJob, JobEvents, JobsSnapshot, RetryJob, StartJob},
+    model::JobEvent,
+    row::JobRow,
+    times::Clock,
 };
-use crate::{
-    request_error::{ErrorKind, RequestError},
-    streams::{use_event_stream, ConnectionState, Json, StreamEvent},
-};
+use crate::streams::{use_event_stream, ConnectionState, Json, StreamEvent};
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn JobsPage() -> impl IntoView {
@@ -77,10 +76,10 @@ fn StartForms(start: ServerAction<StartJob>) -> impl IntoView {
             </ActionForm>
             <ActionForm action=start attr:class="start-form" attr:aria-label="Count primes">
                 <h2>"Primes"</h2>
-                <p class="hint">"Counts primes below a limit (CPU-bound)."</p>
+                <p class="hint">"Counts primes below a limit (CPU-bound: the default keeps a core busy for several seconds)."</p>
                 <input type="hidden" name="kind" value="primes"/>
                 <label for="limit">"Limit"</label>
-                <input id="limit" name="limit" inputmode="numeric" value="200000000" aria-describedby="limit-error"/>
+                <input id="limit" name="limit" inputmode="numeric" value="3000000000" aria-describedby="limit-error"/>
                 {error_of("limit")}
                 <SharedBox id="shared-primes"/>
                 <button type="submit">"Start primes"</button>
@@ -142,6 +141,7 @@ fn JobBoard(
 ) -> impl IntoView {
     let jobs = RwSignal::new(snapshot.jobs.into_iter().map(|job| (job.id, RwSignal::new(job))).collect::<Vec<_>>());
     let viewer = StoredValue::new(snapshot.viewer);
+    Clock::provide(snapshot.now_ms);
     let announcement = RwSignal::new(String::new());
     let connection =
         use_event_stream(JobEvents {}, Some(snapshot.as_of), move |event: StreamEvent<Json<JobEvent>>| match event {
@@ -183,160 +183,6 @@ fn JobBoard(
                     <JobRow job=entry.1 cancel retry viewer/>
                 </For>
             </ul>
-        </Show>
-    }
-}
-
-#[component]
-fn JobRow(
-    job: RwSignal<JobView>,
-    cancel: ServerAction<CancelJob>,
-    retry: ServerAction<RetryJob>,
-    viewer: StoredValue<String>,
-) -> impl IntoView {
-    let id = job.with_untracked(|j| j.id);
-    let state = move || job.with(|j| j.state);
-    // Cancel and Retry only on the viewer's own jobs: the server refuses them on others' (403).
-    let mine = move || job.with(|j| viewer.with_value(|tag| j.owned_by(tag)));
-    view! {
-        <li class="job" data-id=id data-state=move || state().as_str()>
-            <div class="job-head">
-                <a class="job-label" href=format!("/jobs/{id}")>{move || job.with(|j| j.label.clone())}</a>
-                <span class="badge" data-state=move || state().as_str()>{move || state().as_str()}</span>
-                {move || job.with(|j| j.shared).then(|| view! { <span class="badge shared-badge">"shared"</span> })}
-                {move || job.with(|j| j.external).then(|| view! { <span class="badge">"external"</span> })}
-            </div>
-            <ProgressBar job/>
-            <Show when=move || job.with(|j| j.result.is_some() || j.error.is_some())>
-                <p class="job-outcome">{move || job.with(|j| j.result.clone().or_else(|| j.error.clone()).unwrap_or_default())}</p>
-            </Show>
-            <div class="actions">
-                <Show when=move || !state().is_terminal() && mine()>
-                    <ActionForm action=cancel>
-                        <input type="hidden" name="id" value=id/>
-                        <button type="submit" aria-label=move || format!("Cancel {}", job.with(|j| j.label.clone()))>"Cancel"</button>
-                    </ActionForm>
-                </Show>
-                <Show when=move || state().can_retry() && !job.with(|j| j.external) && mine()>
-                    <ActionForm action=retry>
-                        <input type="hidden" name="id" value=id/>
-                        <button type="submit" aria-label=move || format!("Retry {}", job.with(|j| j.label.clone()))>"Retry"</button>
-                    </ActionForm>
-                </Show>
-            </div>
-        </li>
-    }
-}
-
-/// A progress bar screen readers understand, with the figures beside it.
-#[component]
-fn ProgressBar(job: RwSignal<JobView>) -> impl IntoView {
-    let percent = move || job.with(|j| j.progress.percent());
-    let label = move || format!("{} progress", job.with(|j| j.label.clone()));
-    let figures = move || {
-        job.with(|j| {
-            let p = &j.progress;
-            let mut parts = Vec::new();
-            match p.total {
-                Some(total) => parts.push(format!(
-                    "{} of {}",
-                    human_amount(p.done as f64, &p.unit),
-                    human_amount(total as f64, &p.unit)
-                )),
-                None if p.done > 0 => parts.push(human_amount(p.done as f64, &p.unit)),
-                None => {}
-            }
-            if let (Some(rate), false) = (p.per_second, j.state.is_terminal()) {
-                parts.push(format!("{}/s", human_amount(rate, &p.unit)));
-            }
-            if let (Some(eta), JobState::Running) = (p.eta_secs, j.state) {
-                parts.push(format!("ETA {}", human_duration(eta)));
-            }
-            if let (Some(stage), false) = (&j.stage, j.state.is_terminal()) {
-                parts.push(format!("stage: {stage}"));
-            }
-            parts.join(" · ")
-        })
-    };
-    view! {
-        <div class="progress-row">
-            <div
-                class="progress"
-                role="progressbar"
-                aria-label=label
-                aria-valuemin="0"
-                aria-valuemax="100"
-                aria-valuenow=move || percent().map(|p| format!("{:.0}", p.floor()))
-            >
-                <div class="bar" style=move || format!("width: {:.1}%", percent().unwrap_or(0.0))></div>
-            </div>
-            <span class="percent">{move || percent().map(|p| format!("{:.0} %", p.floor())).unwrap_or_else(|| "…".into())}</span>
-        </div>
-        <p class="job-figures">{figures}</p>
-    }
-}
-
-/// `/jobs/:id`: one job with its live log tail.
-#[component]
-pub fn JobDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<JobId>().ok()));
-    let detail = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => job_detail(JobIdArg(id)).await,
-            None => Err(RequestError::not_found("no such job")),
-        }
-    });
-    view! {
-        <Title text="Job"/>
-        <section class="page job-detail">
-            <p><a href="/">"← All jobs"</a></p>
-            <Suspense fallback=|| view! { <p>"Loading job…"</p> }>
-                {move || detail.get().map(|result| match result {
-                    Ok(current) => view! { <JobDetailLive detail=current on_reset=Callback::new(move |_| detail.refetch())/> }.into_any(),
-                    Err(err) if err.kind == ErrorKind::NotFound => view! { <NotFoundJob/> }.into_any(),
-                    Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
-                })}
-            </Suspense>
-        </section>
-    }
-}
-
-/// Rendered on the server, the page answers 404: the error it shows set the status.
-#[component]
-fn NotFoundJob() -> impl IntoView {
-    view! {
-        <h1>"Job not found"</h1>
-        <p>"There is no such job, or it belongs to another browser session."</p>
-    }
-}
-
-#[component]
-fn JobDetailLive(detail: JobWithLog, on_reset: Callback<()>) -> impl IntoView {
-    let id = detail.job.id;
-    let job = RwSignal::new(detail.job);
-    let logs = RwSignal::new(detail.logs);
-    let viewer = StoredValue::new(detail.viewer);
-    let cancel = ServerAction::<CancelJob>::new();
-    let retry = ServerAction::<RetryJob>::new();
-    use_event_stream(JobEvents {}, Some(detail.as_of), move |event: StreamEvent<Json<JobEvent>>| match event {
-        StreamEvent::Item { item: Json(JobEvent::Job { job: update }), .. } if update.id == id => job.set(update),
-        StreamEvent::Item { item: Json(JobEvent::Log { id: job_id, lines }), .. } if job_id == id => {
-            logs.update(|all| {
-                all.extend(lines);
-                let excess = all.len().saturating_sub(super::model::LOG_TAIL);
-                all.drain(..excess);
-            })
-        }
-        StreamEvent::Reset { .. } => on_reset.run(()),
-        _ => {}
-    });
-    view! {
-        <h1>{move || job.with(|j| j.label.clone())}</h1>
-        <ul class="job-list"><JobRow job cancel retry viewer/></ul>
-        <h2>"Log"</h2>
-        <Show when=move || logs.with(|l| !l.is_empty()) fallback=|| view! { <p class="empty">"No log lines yet."</p> }>
-            <pre class="log" aria-label="Log" tabindex="0">{move || logs.with(|l| l.join("\n"))}</pre>
         </Show>
     }
 }

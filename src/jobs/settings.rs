@@ -21,7 +21,14 @@ pub struct JobsSettings {
     /// claim before another instance claims the job and marks it interrupted.
     #[serde(rename = "jobs-claim-timeout-secs")]
     pub claim_timeout_secs: u64,
+    /// An external job whose producer has not reported for this long fails ("producer went
+    /// silent") instead of running forever.
+    #[serde(rename = "jobs-external-silence-secs")]
+    pub external_silence_secs: u64,
 }
+
+/// The longest `jobs-external-silence-secs` (a week).
+pub const MAX_EXTERNAL_SILENCE_SECS: u64 = 7 * 24 * 3600;
 
 impl JobsSettings {
     pub fn claim_timeout(&self) -> std::time::Duration {
@@ -51,6 +58,37 @@ impl JobsSettings {
                 self.max_per_session, self.max_total
             ));
         }
+        if !(1..=MAX_EXTERNAL_SILENCE_SECS).contains(&self.external_silence_secs) {
+            problems.push(format!(
+                "key `pulseboard.jobs-external-silence-secs`: {} is not between 1 and {MAX_EXTERNAL_SILENCE_SECS} \
+                 (seconds an external job may go without a report before it fails)",
+                self.external_silence_secs
+            ));
+        }
         problems
+    }
+
+    pub fn external_silence(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.external_silence_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(external_silence_secs: u64) -> JobsSettings {
+        JobsSettings { workers: 2, files_root: ".".into(), max_per_session: 20, max_total: 200, claim_timeout_secs: 15, external_silence_secs }
+    }
+
+    #[test]
+    fn external_silence_is_between_a_second_and_a_week() {
+        assert!(settings(1).validate().is_empty());
+        assert!(settings(MAX_EXTERNAL_SILENCE_SECS).validate().is_empty());
+        for bad in [0, MAX_EXTERNAL_SILENCE_SECS + 1] {
+            let problems = settings(bad).validate();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].contains("jobs-external-silence-secs") && problems[0].contains(&bad.to_string()));
+        }
     }
 }

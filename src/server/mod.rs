@@ -143,6 +143,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let jobs = JobRunner::new(store, hub.clone(), registry, env, config.jobs.workers, limits, shutdown.tasks())
         .await
         .map_err(io::Error::other)?;
+    jobs.watch_external_silence(config.jobs.external_silence());
     let monitor = MonitorStore::new(&config.monitor);
     let (market, quote_publisher) = Market::new(hub.clone(), config.market.session());
     let streams = StreamContext {

@@ -156,8 +156,8 @@ mod tests {
         assert!(reported
             .new_lines
             .iter()
-            .any(|l| l == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824  a.txt"));
-        assert!(reported.new_lines.iter().any(|l| l.contains("link leads outside")));
+            .any(|l| l.text == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824  a.txt"));
+        assert!(reported.new_lines.iter().any(|l| l.text.contains("link leads outside")));
     }
 
     #[test]

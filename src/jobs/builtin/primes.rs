@@ -1,5 +1,6 @@
 //! `primes`: counts the primes below a limit with a segmented sieve of Eratosthenes. CPU-bound;
-//! progress in numbers sieved; memory stays at one segment however large the limit.
+//! progress in numbers sieved, a log line at every tenth of the way; memory stays at one segment
+//! however large the limit.
 
 use super::{whole_number, Prepared};
 use crate::jobs::job::{FieldError, Job, JobContext, JobEnv, JobFailure, JobFuture};
@@ -39,6 +40,7 @@ fn sieve(limit: u64, ctx: &JobContext) -> Result<(u64, u64), JobFailure> {
     let mut largest = 0u64;
     let mut segment = vec![true; SEGMENT as usize];
     let mut low = 0u64;
+    let mut next_tenth = 1u64;
     while low < limit {
         ctx.check()?;
         let high = (low + SEGMENT).min(limit);
@@ -61,6 +63,11 @@ fn sieve(limit: u64, ctx: &JobContext) -> Result<(u64, u64), JobFailure> {
             }
         }
         ctx.set_done(high);
+        // At most one line per tenth of the way (a segment may pass several on a small limit).
+        if high as u128 * 10 >= limit as u128 * next_tenth as u128 {
+            ctx.log(format!("{} %: {count} primes below {high}", high as u128 * 100 / limit as u128));
+            next_tenth = (high as u128 * 10 / limit as u128) as u64 + 1;
+        }
         low = high;
     }
     Ok((count, largest))
@@ -92,7 +99,20 @@ mod tests {
         let ctx = JobContext::new(1, CancellationToken::new());
         assert_eq!(sieve(10, &ctx), Ok((4, 7)));
         assert_eq!(sieve(1_000_000, &ctx), Ok((78_498, 999_983)));
-        assert_eq!(ctx.take().done, 1_000_000);
+        let reported = ctx.take();
+        assert_eq!(reported.done, 1_000_000);
+        let lines: Vec<&str> = reported.new_lines.iter().map(|l| l.text.as_str()).collect();
+        // One segment for 10, four for a million (2^18 numbers each).
+        assert_eq!(
+            lines,
+            [
+                "100 %: 4 primes below 10",
+                "26 %: 23000 primes below 262144",
+                "52 %: 43390 primes below 524288",
+                "78 %: 62946 primes below 786432",
+                "100 %: 78498 primes below 1000000"
+            ],
+        );
     }
 
     #[test]

@@ -2,9 +2,16 @@
 //! progress over HTTP with the job's bearer token (server only).
 //!
 //! `create_external` saves a shared job as running and hands out a random token; only its
-//! SHA-256 is kept. Each report is checked against the token and the state machine and applied
-//! in one critical section of the live table; the caller waits until it is saved and published,
-//! so a report that answers 200 is in the store and on the stream.
+//! SHA-256 is kept. Each report is checked against the token, the state machine and the job's
+//! figures (`done` never above `total`) and applied in one critical section of the live table;
+//! the caller waits until it is saved and published, so a report that answers 200 is in the
+//! store and on the stream. A refused report changes nothing.
+//!
+//! Silence: a producer that stops reporting (it crashed, its machine went away) would leave its
+//! job running forever. The silence watch ([`JobRunner::watch_external_silence`]) fails every
+//! external job whose last accepted report (or creation) is older than the configured silence,
+//! with "producer went silent", in the same kind of critical section as a report: a report and
+//! the watch never both end a job, and a report after it is refused as finished (409).
 
 use super::{
     live::{Live, LiveJob},
@@ -13,13 +20,17 @@ use super::{
 };
 use crate::jobs::{
     job::FieldError,
-    model::{JobId, JobState, JobView, Progress},
+    model::{JobId, JobState, JobView, LogLine, Progress},
     progress::eta_secs,
     store::NewJob,
 };
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// What a job failed by silence says, first of all.
+pub const SILENT: &str = "producer went silent";
 
 /// Most log lines one report may carry.
 const MAX_REPORT_LINES: usize = 1000;
@@ -103,6 +114,58 @@ impl JobRunner {
         Ok((view, token))
     }
 
+    /// The current state of the external job `id` (anyone may read it: external jobs are shared).
+    /// Unknown ids and jobs that are not external are [`JobsError::NotFound`].
+    pub async fn external_job(&self, id: JobId) -> Result<JobView, JobsError> {
+        if let Some(job) = self.inner.live.lock().get(id) {
+            return if job.view.external { Ok(job.view.clone()) } else { Err(JobsError::NotFound) };
+        }
+        match self.settled_get(id).await? {
+            Some(job) if job.view.external => Ok(job.view),
+            _ => Err(JobsError::NotFound),
+        }
+    }
+
+    /// Fails external jobs whose producer has not reported for `silence`, checking a few times
+    /// per `silence` (at least every second) until shutdown begins. Call it once, after `new`.
+    pub fn watch_external_silence(&self, silence: Duration) {
+        let runner = self.clone();
+        let every = (silence / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        self.inner.tasks.spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => runner.fail_silent(silence),
+                    _ = runner.inner.shutdown.cancelled() => break,
+                }
+            }
+        });
+    }
+
+    /// Ends as failed every external job silent for `silence` or longer (one critical section).
+    fn fail_silent(&self, silence: Duration) {
+        let mut live = self.inner.live.lock();
+        let silent: Vec<JobId> = live
+            .jobs()
+            .filter(|job| job.view.external && job.last_report.elapsed() >= silence)
+            .map(|job| job.view.id)
+            .collect();
+        for id in silent {
+            let Some(mut job) = live.remove(id) else { continue };
+            let secs = silence.as_secs();
+            let message = format!("{SILENT}: no report for {secs} s (setting `jobs-external-silence-secs`)");
+            tracing::info!(id, secs, "external job failed: its producer went silent");
+            job.view.state = JobState::Failed;
+            job.view.error = Some(message.clone());
+            job.view.progress.eta_secs = None;
+            job.view.progress.per_second = None;
+            job.view.finished_ms = Some(crate::time::now_ms());
+            let change = job.change_with(true, vec![LogLine::at(crate::time::now_ms(), message)], true);
+            let _ = live.send(change);
+        }
+    }
+
     /// Applies a report from an external producer holding the job's token.
     pub async fn report_external(&self, id: JobId, token: &str, report: ExternalReport) -> Result<JobView, JobsError> {
         let presented = sha256_hex(token);
@@ -162,6 +225,8 @@ pub(super) fn apply(live: &mut Live, id: JobId, report: ExternalReport) -> Resul
     if !job.view.state.can_become(next) {
         return Err(JobsError::Finished(job.view.state.as_str()));
     }
+    check_figures(&job.view.progress, &report)?;
+    job.last_report = Instant::now();
     let progress = &mut job.view.progress;
     if let Some(total) = report.total {
         progress.total = Some(total);
@@ -185,7 +250,9 @@ pub(super) fn apply(live: &mut Live, id: JobId, report: ExternalReport) -> Resul
         job.view.progress.eta_secs = None;
         job.view.finished_ms = Some(crate::time::now_ms());
     }
-    let lines = report.log.into_iter().map(|line| line.chars().take(500).collect()).collect();
+    let at_ms = crate::time::now_ms();
+    let lines =
+        report.log.into_iter().map(|line| LogLine::at(at_ms, line.chars().take(500).collect::<String>())).collect();
     let change = job.change_with(true, lines, true);
     let view = job.view.clone();
     if next.is_terminal() {
@@ -194,9 +261,43 @@ pub(super) fn apply(live: &mut Live, id: JobId, report: ExternalReport) -> Resul
     Ok((view, live.send(change)))
 }
 
+/// `done` may not pass `total`, as reported or as the job already has them; the field named is
+/// the one the report moved (`done` when it moved both).
+fn check_figures(current: &Progress, report: &ExternalReport) -> Result<(), FieldError> {
+    let done = report.done.unwrap_or(current.done);
+    let Some(total) = report.total.or(current.total) else { return Ok(()) };
+    if done <= total {
+        return Ok(());
+    }
+    Err(match (report.done, report.total) {
+        (Some(_), Some(_)) => {
+            FieldError::new("done", format!("{done} is more than the total reported with it ({total})"))
+        }
+        (Some(_), None) => FieldError::new("done", format!("{done} is more than the job's total ({total})")),
+        _ => FieldError::new("total", format!("{total} is less than what is already done ({done})")),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn done_never_passes_total() {
+        let report = |json: &str| serde_json::from_str::<ExternalReport>(json).unwrap();
+        let current = Progress { done: 4, total: Some(10), ..Default::default() };
+        assert!(check_figures(&current, &report(r#"{"done": 10}"#)).is_ok());
+        assert!(check_figures(&current, &report(r#"{"total": 4}"#)).is_ok());
+        assert!(check_figures(&current, &report(r#"{"done": 20, "total": 20}"#)).is_ok());
+        let refused = |json: &str| check_figures(&current, &report(json)).unwrap_err();
+        let err = refused(r#"{"done": 11}"#);
+        assert_eq!((err.field.as_str(), err.message.as_str()), ("done", "11 is more than the job's total (10)"));
+        assert_eq!(refused(r#"{"done": 5, "total": 3}"#).field, "done");
+        let err = refused(r#"{"total": 3}"#);
+        assert_eq!((err.field.as_str(), err.message.as_str()), ("total", "3 is less than what is already done (4)"));
+        // No total yet: any done goes.
+        assert!(check_figures(&Progress::default(), &report(r#"{"done": 99}"#)).is_ok());
+    }
 
     #[test]
     fn a_report_state_is_one_of_four_named_in_the_error() {

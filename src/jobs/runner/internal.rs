@@ -133,6 +133,7 @@ impl JobRunner {
             return tracing::warn!(id, "could not start job: it is no longer in the table");
         };
         job.view.state = JobState::Running;
+        job.view.started_ms = Some(crate::time::now_ms());
         job.started = Instant::now();
         let change = job.change(true);
         let _ = live.send(change);

@@ -13,7 +13,7 @@ use super::{
     owner_topic, shared_topic, JobsError, Viewer,
 };
 use crate::jobs::{
-    model::{owner_tag, JobId, JobView},
+    model::{owner_tag, JobId, JobState, JobView, LogLine},
     progress::RateMeter,
     store::{NewJob, Store},
 };
@@ -32,6 +32,8 @@ pub(super) struct LiveJob {
     pub meter: RateMeter,
     pub started: Instant,
     pub last_persist: Instant,
+    /// When its producer last reported (external jobs; see `external`'s silence watch).
+    pub last_report: Instant,
     pub token_hash: Option<String>,
     /// Its place under the job limits (built-in jobs), given back when the record goes.
     pub quota: Option<super::JobPermit>,
@@ -53,7 +55,10 @@ impl LiveJob {
             shared: new.shared,
             external: new.external,
             created_ms: new.created_ms,
+            // An external job is running from the moment it is created.
+            started_ms: (new.state == JobState::Running).then_some(new.created_ms),
             finished_ms: None,
+            params: new.params,
             owner_tag: new.owner.as_deref().map(owner_tag),
         };
         Self {
@@ -64,6 +69,7 @@ impl LiveJob {
             meter: RateMeter::new(2.0),
             started: Instant::now(),
             last_persist: Instant::now(),
+            last_report: Instant::now(),
             token_hash: new.token_hash,
             quota: None,
         }
@@ -80,7 +86,7 @@ impl LiveJob {
 
     /// Saves the view when `save`, appends and publishes `lines`, publishes the view when
     /// `publish`.
-    pub fn change_with(&self, save: bool, lines: Vec<String>, publish: bool) -> Change {
+    pub fn change_with(&self, save: bool, lines: Vec<LogLine>, publish: bool) -> Change {
         Change {
             id: self.view.id,
             topic: self.topic.clone(),

@@ -40,7 +40,7 @@ pub use external::ExternalReport;
 use super::{
     builtin::JobRegistry,
     job::{FieldError, JobEnv},
-    model::{JobId, JobState, JobView, LOG_TAIL},
+    model::{JobId, JobState, JobView, LogLine, LOG_TAIL},
     store::{CancelOutcome, NewJob, Store, StoreError, StoredJob},
 };
 use crate::streams::{
@@ -290,7 +290,7 @@ impl JobRunner {
     }
 
     /// One job with its log tail, and the event id they are current as of.
-    pub async fn detail(&self, viewer: &Viewer, id: JobId) -> Result<(JobView, Vec<String>, EventId), JobsError> {
+    pub async fn detail(&self, viewer: &Viewer, id: JobId) -> Result<(JobView, Vec<LogLine>, EventId), JobsError> {
         let viewer = viewer.clone();
         let pending = {
             let live = self.inner.live.lock();

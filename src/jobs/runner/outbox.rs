@@ -16,7 +16,7 @@
 
 use super::JobsError;
 use crate::jobs::{
-    model::{JobEvent, JobId, JobView},
+    model::{JobEvent, JobId, JobView, LogLine},
     store::{Store, StoreError},
 };
 use crate::streams::{
@@ -35,7 +35,7 @@ pub(super) struct Change {
     pub id: JobId,
     pub topic: TopicName,
     pub save: Option<JobView>,
-    pub lines: Vec<String>,
+    pub lines: Vec<LogLine>,
     pub publish: Option<JobView>,
 }
 

@@ -126,7 +126,10 @@ async fn runs_a_job_to_success_publishing_progress_in_order() {
     );
     assert!(text.contains("event: log"), "log lines are published");
     let (_, logs, _) = runner.detail(&me, job.id).await.unwrap();
-    assert!(logs.iter().any(|l| l == "stage: transform"), "{logs:?}");
+    assert!(logs.iter().any(|l| l.text == "stage: transform"), "{logs:?}");
+    assert!(logs.iter().all(|l| l.at_ms.is_some_and(|at| at >= job.created_ms)), "lines carry their time: {logs:?}");
+    assert!(done.started_ms.is_some_and(|at| at >= job.created_ms) && done.finished_ms >= done.started_ms);
+    assert_eq!(done.params, serde_json::json!({"stages": 2, "step_ms": 10}));
 }
 
 #[tokio::test]
@@ -238,7 +241,7 @@ async fn external_jobs_need_their_token_and_follow_the_state_machine() {
     assert!(matches!(runner.report_external(job.id, &token, done).await, Err(JobsError::Finished("succeeded"))));
     let viewer = Viewer("c".repeat(32));
     let (_, logs, _) = runner.detail(&viewer, job.id).await.unwrap();
-    assert_eq!(logs, ["compiling"]);
+    assert_eq!(logs.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["compiling"]);
 }
 
 #[tokio::test]
@@ -260,7 +263,8 @@ async fn a_snapshot_and_its_stream_neither_miss_nor_repeat_log_lines() {
     // One poll queues the read behind the first hundred reports; then a hundred more.
     assert!(futures::poll!(&mut detail).is_pending());
     (100..200).for_each(report);
-    let (_, mut lines, as_of) = detail.await.unwrap();
+    let (_, lines, as_of) = detail.await.unwrap();
+    let mut lines: Vec<String> = lines.into_iter().map(|l| l.text).collect();
     let request = SubscribeRequest {
         topics: runner.topics_for(&viewer),
         last_event_id: Some(as_of.to_string()),
@@ -274,7 +278,7 @@ async fn a_snapshot_and_its_stream_neither_miss_nor_repeat_log_lines() {
     }
     for data in text.lines().filter_map(|l| l.strip_prefix("data: ")) {
         if let Ok(crate::jobs::model::JobEvent::Log { lines: more, .. }) = serde_json::from_str(data) {
-            lines.extend(more);
+            lines.extend(more.into_iter().map(|l| l.text));
         }
     }
     let expected: Vec<String> = (0..200).map(|n| format!("line {n}")).collect();

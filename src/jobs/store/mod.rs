@@ -19,7 +19,7 @@ mod redis_tests;
 pub mod sqlite;
 
 pub use self::redis::{ClusterLimits, LimitReached, RedisStore};
-use super::model::{JobId, JobState, JobView, Progress};
+use super::model::{JobId, JobState, JobView, LogLine, Progress};
 /// The cluster's job queue: the Redis store's queue operations (`redis_queue`).
 pub type ClusterQueue = RedisStore;
 pub use redis_queue::Take;
@@ -162,7 +162,7 @@ impl Store {
     }
 
     /// Appends log lines, keeping the newest [`MAX_LOG_LINES`] of the job.
-    pub async fn append_logs(&self, id: JobId, lines: Vec<String>) -> Result<(), StoreError> {
+    pub async fn append_logs(&self, id: JobId, lines: Vec<LogLine>) -> Result<(), StoreError> {
         match self {
             Self::Sqlite(store) => store.append_logs(id, lines).await,
             Self::Redis(store) => store.append_logs(id, lines).await,
@@ -170,7 +170,7 @@ impl Store {
     }
 
     /// The newest `limit` log lines of a job, oldest first.
-    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<LogLine>, StoreError> {
         match self {
             Self::Sqlite(store) => store.logs(id, limit).await,
             Self::Redis(store) => store.logs(id, limit).await,

@@ -12,7 +12,7 @@
 //! second, never hangs. Blocking reads (the queue, cancel requests) use connections of their own.
 
 use super::{redis_scripts as scripts, CancelOutcome, NewJob, StoreError, StoredJob, MAX_LOG_LINES};
-use crate::jobs::model::{owner_tag, JobId, JobState, JobView};
+use crate::jobs::model::{owner_tag, JobId, JobState, JobView, LogLine};
 use crate::streams::hub::redis_connect as connect;
 use redis::{aio::ConnectionManager, Client, Script};
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
@@ -214,10 +214,12 @@ impl RedisStore {
         }
     }
 
-    pub async fn append_logs(&self, id: JobId, lines: Vec<String>) -> Result<(), StoreError> {
+    pub async fn append_logs(&self, id: JobId, lines: Vec<LogLine>) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
         }
+        // Each line is kept as its JSON ({"at_ms", "text"}), so its time travels with it.
+        let lines: Vec<String> = lines.iter().map(encode_log_line).collect();
         self.command("the log lines were not saved", |mut c| async move {
             redis::pipe()
                 .atomic()
@@ -236,12 +238,12 @@ impl RedisStore {
         .await
     }
 
-    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<LogLine>, StoreError> {
         Ok(self.detail(id, limit).await?.map(|(_, logs)| logs).unwrap_or_default())
     }
 
     /// A job and its newest `limit` log lines, read at one instant.
-    pub async fn detail(&self, id: JobId, limit: usize) -> Result<Option<(StoredJob, Vec<String>)>, StoreError> {
+    pub async fn detail(&self, id: JobId, limit: usize) -> Result<Option<(StoredJob, Vec<LogLine>)>, StoreError> {
         let script = &self.inner.scripts.detail;
         let (fields, logs): (HashMap<String, String>, Vec<String>) = self
             .command("the job was not read", |mut c| async move {
@@ -251,7 +253,8 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        Ok(Some((stored_job(fields)?, if limit == 0 { Vec::new() } else { logs })))
+        let logs = if limit == 0 { Vec::new() } else { logs.iter().map(|line| decode_log_line(line)).collect() };
+        Ok(Some((stored_job(fields)?, logs)))
     }
 
     pub async fn get(&self, id: JobId) -> Result<Option<StoredJob>, StoreError> {
@@ -305,6 +308,15 @@ impl RedisStore {
     }
 }
 
+fn encode_log_line(line: &LogLine) -> String {
+    serde_json::to_string(line).unwrap_or_else(|_| line.text.clone())
+}
+
+/// A kept line back; anything that is not a line's JSON is read as text with no time.
+fn decode_log_line(kept: &str) -> LogLine {
+    serde_json::from_str(kept).unwrap_or_else(|_| LogLine { at_ms: None, text: kept.to_string() })
+}
+
 fn owner_of(owner: &Option<String>) -> &str {
     owner.as_deref().unwrap_or("")
 }
@@ -323,7 +335,9 @@ fn new_view(id: JobId, job: &NewJob) -> JobView {
         shared: job.shared,
         external: job.external,
         created_ms: job.created_ms,
+        started_ms: None,
         finished_ms: None,
+        params: job.params.clone(),
         owner_tag: job.owner.as_deref().map(owner_tag),
     }
 }

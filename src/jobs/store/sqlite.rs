@@ -10,7 +10,7 @@
 //! ever taken there, never held across an `.await`.
 
 use super::{NewJob, StoreError, StoredJob, MAX_LOG_LINES};
-use crate::jobs::model::{owner_tag, JobId, JobState, JobView, Progress};
+use crate::jobs::model::{owner_tag, JobId, JobState, JobView, LogLine, Progress};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::{path::Path, sync::Arc};
@@ -41,20 +41,45 @@ CREATE TABLE IF NOT EXISTS jobs (
     result      TEXT,
     error       TEXT,
     created_ms  INTEGER NOT NULL,
-    finished_ms INTEGER
+    finished_ms INTEGER,
+    started_ms  INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, id);
 CREATE TABLE IF NOT EXISTS job_logs (
     job_id  INTEGER NOT NULL REFERENCES jobs(id),
     seq     INTEGER NOT NULL,
     line    TEXT NOT NULL,
+    at_ms   INTEGER,
     PRIMARY KEY (job_id, seq)
 );
 ";
 
 const COLUMNS: &str =
     "id, kind, label, params, owner, shared, external, token_hash, state, done, total, unit, stage, result, error, \
-     created_ms, finished_ms";
+     created_ms, started_ms, finished_ms";
+
+/// Columns added after the first release, for databases made before them: (table, column, type,
+/// what to fill existing rows with).
+const ADDED_COLUMNS: [(&str, &str, &str, Option<&str>); 2] = [
+    // A job that got past the queue began about when it was created (the best there is to know).
+    ("jobs", "started_ms", "INTEGER", Some("UPDATE jobs SET started_ms = created_ms WHERE state != 'queued'")),
+    ("job_logs", "at_ms", "INTEGER", None),
+];
+
+/// Adds the [`ADDED_COLUMNS`] a database lacks.
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, kind, fill) in ADDED_COLUMNS {
+        let present =
+            conn.prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))?.exists([column])?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+            if let Some(fill) = fill {
+                conn.execute_batch(fill)?;
+            }
+        }
+    }
+    Ok(())
+}
 
 impl SqliteStore {
     /// Opens (or creates) the database at `path`, in WAL mode.
@@ -67,6 +92,7 @@ impl SqliteStore {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.execute_batch(SCHEMA)?;
+            add_missing_columns(&conn)?;
             Ok(conn)
         })
         .await?;
@@ -137,7 +163,7 @@ impl SqliteStore {
         self.with(move |conn| {
             conn.execute(
                 "UPDATE jobs SET state = ?2, done = ?3, total = ?4, unit = ?5, stage = ?6, result = ?7, error = ?8,
-                     finished_ms = ?9
+                     finished_ms = ?9, started_ms = ?10
                  WHERE id = ?1",
                 params![
                     view.id,
@@ -149,6 +175,7 @@ impl SqliteStore {
                     view.result,
                     view.error,
                     view.finished_ms,
+                    view.started_ms,
                 ],
             )?;
             Ok(())
@@ -157,7 +184,7 @@ impl SqliteStore {
     }
 
     /// Appends log lines, keeping the newest [`MAX_LOG_LINES`] of the job.
-    pub async fn append_logs(&self, id: JobId, lines: Vec<String>) -> Result<(), StoreError> {
+    pub async fn append_logs(&self, id: JobId, lines: Vec<LogLine>) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
         }
@@ -166,9 +193,10 @@ impl SqliteStore {
             let next: i64 =
                 tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id = ?1", [id], |r| r.get(0))?;
             {
-                let mut insert = tx.prepare_cached("INSERT INTO job_logs (job_id, seq, line) VALUES (?1, ?2, ?3)")?;
+                let mut insert =
+                    tx.prepare_cached("INSERT INTO job_logs (job_id, seq, line, at_ms) VALUES (?1, ?2, ?3, ?4)")?;
                 for (offset, line) in lines.iter().enumerate() {
-                    insert.execute(params![id, next + 1 + offset as i64, line])?;
+                    insert.execute(params![id, next + 1 + offset as i64, line.text, line.at_ms])?;
                 }
             }
             tx.execute(
@@ -181,13 +209,16 @@ impl SqliteStore {
     }
 
     /// The newest `limit` log lines of a job, oldest first.
-    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub async fn logs(&self, id: JobId, limit: usize) -> Result<Vec<LogLine>, StoreError> {
         self.with(move |conn| {
             let mut query = conn.prepare_cached(
-                "SELECT line FROM (SELECT seq, line FROM job_logs WHERE job_id = ?1 ORDER BY seq DESC LIMIT ?2)
+                "SELECT line, at_ms FROM
+                     (SELECT seq, line, at_ms FROM job_logs WHERE job_id = ?1 ORDER BY seq DESC LIMIT ?2)
                  ORDER BY seq",
             )?;
-            let lines = query.query_map(params![id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let lines = query
+                .query_map(params![id, limit as i64], |r| Ok(LogLine { text: r.get(0)?, at_ms: r.get(1)? }))?
+                .collect::<Result<_, _>>()?;
             Ok(lines)
         })
         .await
@@ -227,6 +258,7 @@ fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
     let state: String = row.get("state")?;
     let params: String = row.get("params")?;
     let owner: Option<String> = row.get("owner")?;
+    let params = serde_json::from_str(&params).unwrap_or(serde_json::Value::Null);
     Ok(StoredJob {
         view: JobView {
             id: row.get("id")?,
@@ -246,11 +278,13 @@ fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
             shared: row.get("shared")?,
             external: row.get("external")?,
             created_ms: row.get("created_ms")?,
+            started_ms: row.get("started_ms")?,
             finished_ms: row.get("finished_ms")?,
+            params: params.clone(),
             owner_tag: owner.as_deref().map(owner_tag),
         },
         owner,
-        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+        params,
         token_hash: row.get("token_hash")?,
     })
 }
@@ -286,7 +320,7 @@ mod tests {
             view.state = JobState::Running;
             view.progress = Progress { done: 40, total: Some(100), unit: "numbers".into(), ..Default::default() };
             store.update(view).await.unwrap();
-            store.append_logs(id, vec!["one".into(), "two".into()]).await.unwrap();
+            store.append_logs(id, vec![LogLine::at(10, "one"), LogLine::at(11, "two")]).await.unwrap();
             id
         };
         let store = SqliteStore::open(&path).await.unwrap();
@@ -295,7 +329,39 @@ mod tests {
         assert_eq!(job.view.state, JobState::Interrupted);
         assert_eq!(job.view.progress.done, 40);
         assert_eq!(job.params, params);
-        assert_eq!(store.logs(id, 10).await.unwrap(), ["one", "two"]);
+        assert_eq!(store.logs(id, 10).await.unwrap(), [LogLine::at(10, "one"), LogLine::at(11, "two")]);
+        assert_eq!(job.view.params, params, "the view carries its parameters");
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_start_and_log_times_opens_with_them_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        {
+            // The schema as first released: no `started_ms`, no `at_ms`.
+            let old = SCHEMA.replace(",\n    started_ms  INTEGER", "").replace("    at_ms   INTEGER,\n", "");
+            assert!(!old.contains("started_ms") && !old.contains("at_ms"));
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&old).unwrap();
+            conn.execute_batch(
+                "INSERT INTO jobs (kind, label, params, shared, external, state, created_ms)
+                     VALUES ('primes', 'Primes', '{}', 0, 0, 'succeeded', 5), ('primes', 'Primes', '{}', 0, 0, 'queued', 6);
+                 INSERT INTO job_logs (job_id, seq, line) VALUES (1, 1, 'old line');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.get(1).await.unwrap().unwrap().view.started_ms, Some(5));
+        assert_eq!(store.get(2).await.unwrap().unwrap().view.started_ms, None, "a queued job has not started");
+        assert_eq!(store.logs(1, 10).await.unwrap(), [LogLine { at_ms: None, text: "old line".into() }]);
+        let mut view = store.get(2).await.unwrap().unwrap().view;
+        view.started_ms = Some(9);
+        store.update(view).await.unwrap();
+        assert_eq!(store.get(2).await.unwrap().unwrap().view.started_ms, Some(9));
+        drop(store);
+        // Opening it again changes nothing.
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.get(2).await.unwrap().unwrap().view.started_ms, Some(9));
     }
 
     #[tokio::test]
@@ -327,10 +393,10 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("jobs.sqlite3")).await.unwrap();
         let params = serde_json::json!({});
         let id = store.insert(new_job(None, true, &params)).await.unwrap();
-        let lines: Vec<String> = (0..MAX_LOG_LINES + 10).map(|n| n.to_string()).collect();
+        let lines: Vec<LogLine> = (0..MAX_LOG_LINES + 10).map(|n| LogLine::at(n, n.to_string())).collect();
         store.append_logs(id, lines).await.unwrap();
         let kept = store.logs(id, usize::MAX >> 1).await.unwrap();
         assert_eq!(kept.len() as i64, MAX_LOG_LINES);
-        assert_eq!(kept.last().unwrap(), &(MAX_LOG_LINES + 9).to_string());
+        assert_eq!(kept.last().unwrap().text, (MAX_LOG_LINES + 9).to_string());
     }
 }
