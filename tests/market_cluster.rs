@@ -172,9 +172,12 @@ async fn one_instance_runs_the_feed_and_a_killed_leader_is_continued_from_its_la
     let mut a = Instance::start(&redis).await;
     eventually("the first instance leads", Duration::from_secs(10), || a.leads()).await;
     let b = Instance::start(&redis).await;
+    eventually("the leader's board quotes every symbol", Duration::from_secs(10), || async {
+        a.snapshot().await["symbols"].as_array().map(Vec::len) == Some(8)
+    })
+    .await;
     let symbols: Vec<String> =
         a.snapshot().await["symbols"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
-    assert_eq!(symbols.len(), 8);
     let mut on_b = quotes(&b, &symbols).await;
 
     // A few seconds of the feed, read on the follower.

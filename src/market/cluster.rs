@@ -55,6 +55,9 @@ pub async fn run_feed(
     history_limit: usize,
     shutdown: CancellationToken,
 ) {
+    if settings.symbols.is_empty() {
+        return; // no market: outside feeds may quote only listed symbols over Redis
+    }
     let lease = &cluster.lease;
     let mut held = lease.watch();
     loop {

@@ -233,7 +233,7 @@ impl Market {
     /// Quotes of `symbols` (all when empty), and the event id they are current as of.
     pub async fn snapshot(&self, symbols: &[String]) -> (Vec<Quote>, Vec<String>, EventId) {
         if let Some(cluster) = &self.cluster {
-            return cluster.mirror.snapshot(symbols, self.hub.current_id());
+            return cluster.mirror.snapshot(symbols);
         }
         let board = self.board.lock();
         let as_of = self.hub.current_id();

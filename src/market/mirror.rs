@@ -35,14 +35,15 @@ impl Mirror {
         Self { inner: Mutex::new((Board::new(session), None)), session }
     }
 
-    /// Quotes of `symbols` (all when empty), every symbol, and the id they are current as of
-    /// (`fallback` until the first restore).
-    pub fn snapshot(&self, symbols: &[String], fallback: EventId) -> (Vec<Quote>, Vec<String>, EventId) {
+    /// Quotes of `symbols` (all when empty), every symbol, and the id they are current as of.
+    /// Until the first restore (Redis not reached yet) that is `0-0`, an id no data set makes: a
+    /// page's stream from it starts with a `reset`, and the page asks again.
+    pub fn snapshot(&self, symbols: &[String]) -> (Vec<Quote>, Vec<String>, EventId) {
         let inner = self.inner.lock();
         let all = inner.0.symbols();
         let wanted: Vec<&String> = if symbols.is_empty() { all.iter().collect() } else { symbols.iter().collect() };
         let quotes = wanted.into_iter().filter_map(|s| inner.0.quote(s)).collect();
-        (quotes, all, inner.1.unwrap_or(fallback))
+        (quotes, all, inner.1.unwrap_or(EventId::Stream { ms: 0, seq: 0 }))
     }
 
     fn replace(&self, quotes: Vec<Quote>, as_of: EventId) {
