@@ -2,9 +2,9 @@
 # Installs what pulseboard needs to build and test, skipping whatever is already there.
 # Works with no internet beyond the package registries (crates.io, npm, Debian).
 #   scripts/install.sh          tools to build and run the app
-#   scripts/install.sh --test   also Chromium, the Playwright test runner and redis-server (the
-#                               Redis hub's tests start their own on a free port; the system
-#                               service is never started)
+#   scripts/install.sh --test   also Chromium, the Playwright test runner, redis-server and nginx
+#                               (the Redis hub's and the nginx sample's tests start their own on
+#                               free ports; the system services are never started)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,22 +55,26 @@ if [[ "${1:-}" == "--test" ]]; then
     sudo_if_needed apt-get update -qq
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   fi
-  step "redis-server (Debian package; tests start it themselves, never as a service)"
-  if command -v redis-server >/dev/null; then
+  step "redis-server and nginx (Debian packages; tests start them themselves, never as services)"
+  missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  if [[ ${#missing[@]} -eq 0 ]]; then
     echo "already installed"
   else
     sudo_if_needed apt-get update -qq
-    # policy-rc.d: Debian's package would otherwise start (and enable) the system service; a CI
-    # machine needs only the binary.
+    # policy-rc.d: Debian's packages would otherwise start (and enable) the system services; a
+    # CI machine needs only the binaries.
     # policy-rc.d is removed again however the install ends.
     if [[ ! -e /usr/sbin/policy-rc.d ]]; then
       printf '#!/bin/sh\nexit 101\n' | sudo_if_needed tee /usr/sbin/policy-rc.d >/dev/null
       sudo_if_needed chmod +x /usr/sbin/policy-rc.d
       trap 'sudo_if_needed rm -f /usr/sbin/policy-rc.d' EXIT
     fi
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   fi
   redis-server --version
+  /usr/sbin/nginx -v
   step "Playwright test runner (end2end/)"
   (cd end2end && npm ci --no-audit --no-fund)
 fi

@@ -3,7 +3,7 @@
 //! (server only). A tick yields the change it made ([`QuoteChange`]), which is what is published;
 //! the whole state with its sparkline is built only for a snapshot.
 
-use super::model::{Quote, QuoteChange, Tick, SPARK_POINTS};
+use super::model::{Merged, Quote, QuoteChange, Tick, SPARK_POINTS};
 use std::collections::{BTreeMap, VecDeque};
 
 pub const MAX_SYMBOL_LEN: usize = 12;
@@ -18,6 +18,11 @@ pub enum TickError {
     Price(f64),
     #[error("timestamp {0} is not milliseconds since 1970 within a day of now")]
     Timestamp(i64),
+    /// Over Redis every instance shows the configured symbols only.
+    #[error(
+        "symbol {0:?} is not one of market-symbols ({1}): with several instances over Redis, outside feeds quote those"
+    )]
+    Unlisted(String, String),
 }
 
 /// Parses and checks a tick from an outside feed.
@@ -89,6 +94,10 @@ impl Board {
         Self { symbols: BTreeMap::new(), session }
     }
 
+    pub fn session(&self) -> Session {
+        self.session
+    }
+
     /// Applies a checked tick; returns what it changed (the event the stream sends).
     pub fn apply(&mut self, tick: &Tick) -> QuoteChange {
         let second = tick.timestamp.div_euclid(1000);
@@ -143,6 +152,40 @@ impl Board {
 
     pub fn symbols(&self) -> Vec<String> {
         self.symbols.keys().cloned().collect()
+    }
+
+    /// Sets a symbol's whole state (a snapshot's quote, sparkline included): ticks applied after
+    /// it continue its session, volume and point numbers.
+    pub fn restore(&mut self, mut quote: Quote) {
+        let spark: VecDeque<f64> = quote.spark.drain(..).rev().take(SPARK_POINTS).rev().collect();
+        let state = SymbolState {
+            spark_second: quote.ts_ms.div_euclid(1000),
+            session: self.session.number(quote.ts_ms),
+            spark,
+            quote,
+        };
+        self.symbols.insert(state.quote.symbol.clone(), state);
+    }
+
+    /// Merges a change another board made (as a page merges it, [`Quote::merge`]): how an
+    /// instance that does not run the feed keeps the board the feed's instance publishes.
+    pub fn merge(&mut self, change: &QuoteChange) -> Merged {
+        let mut quote = self.quote(&change.symbol).unwrap_or_else(|| Quote {
+            symbol: change.symbol.clone(),
+            last: change.last,
+            open: change.open,
+            high: change.high,
+            low: change.low,
+            volume: change.volume,
+            ts_ms: change.ts_ms,
+            spark: Vec::new(),
+            point: 0,
+        });
+        let merged = quote.merge(change);
+        if merged != Merged::Stale {
+            self.restore(quote);
+        }
+        merged
     }
 }
 
@@ -233,6 +276,42 @@ mod tests {
             page.merge(&change);
         }
         assert_eq!(page, board.quote("X").unwrap());
+    }
+
+    #[test]
+    fn a_board_fed_with_another_board_s_changes_holds_the_same_state() {
+        let mut feed = Board::default();
+        let mut mirror = Board::default();
+        for n in 0..300i64 {
+            let symbol = if n % 3 == 0 { "X" } else { "Y" };
+            let change = feed.apply(&tick(symbol, 10.0 + (n % 11) as f64, 1 + n as u64, NOW + n * 300));
+            mirror.merge(&change);
+        }
+        for symbol in ["X", "Y"] {
+            assert_eq!(mirror.quote(symbol), feed.quote(symbol), "{symbol}");
+        }
+        // A change older than what the mirror holds is ignored.
+        let old = QuoteChange { point: 1, ..feed.quote("X").unwrap().as_change() };
+        assert_eq!(mirror.merge(&old), Merged::Stale);
+        assert_eq!(mirror.quote("X"), feed.quote("X"));
+    }
+
+    #[test]
+    fn ticks_after_a_restore_continue_the_restored_state() {
+        let mut first = Board::default();
+        for n in 0..90i64 {
+            first.apply(&tick("X", 50.0 + n as f64, 10, NOW + n * 1000));
+        }
+        let before = first.quote("X").unwrap();
+        let mut next = Board::default();
+        next.restore(before.clone());
+        assert_eq!(next.quote("X").unwrap(), before);
+        let change = next.apply(&tick("X", 139.5, 10, NOW + 90_000));
+        // The same session's open, volume and point numbers go on; the sparkline moves on by one.
+        assert_eq!((change.open, change.volume, change.point), (before.open, before.volume + 10, before.point + 1));
+        let after = next.quote("X").unwrap();
+        assert_eq!(after.spark.len(), SPARK_POINTS);
+        assert_eq!(after.spark[..SPARK_POINTS - 1], before.spark[1..]);
     }
 
     #[test]

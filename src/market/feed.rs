@@ -13,10 +13,18 @@
 //! ([`Market::run_publisher`]) drains the outbox into the hub. A snapshot read meanwhile may show a
 //! quote whose event comes after the snapshot's id: the page then receives the same state twice,
 //! never misses one.
+//!
+//! Two ways to run ([`start`]): alone (the embedded hub; this instance's board is the one shown)
+//! or as one of several instances over Redis (`cluster`): the instance holding the feed's lease
+//! runs the simulator and applies outside ticks, the publisher publishes only while the lease is
+//! held, and every instance shows the board its `mirror` keeps from the hub.
 
 use super::{
     board::{self, Board, Session, TickError},
+    cluster::Cluster,
+    lease::Lease,
     model::{Quote, QuoteChange, Tick},
+    settings::MarketSettings,
     sim::{tick_years, Simulator},
 };
 use crate::streams::{
@@ -26,6 +34,8 @@ use crate::streams::{
 use crate::{streams::EventTypeConst, time::now_ms};
 use parking_lot::Mutex;
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -55,6 +65,8 @@ pub struct Market {
     hub: Hub,
     /// Ticks applied so far (`/metrics`: `pulseboard_market_ticks_total`).
     ticks: Arc<AtomicU64>,
+    /// Over Redis: the feed's lease and the board shown (`None`: alone, this board is shown).
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// The receiving end of the outbox: what [`Market::run_publisher`] drains.
@@ -63,6 +75,69 @@ pub struct Publisher {
     hub: Hub,
     /// Made once: every quote is published with it.
     quote_event: EventType,
+    /// Over Redis: quotes leave only while this instance holds the feed's lease.
+    lease: Option<Arc<Lease>>,
+}
+
+/// A market's background tasks, to be run until `shutdown` ([`MarketTasks::futures`]).
+pub struct MarketTasks {
+    market: Market,
+    publisher: Publisher,
+    settings: MarketSettings,
+    history_limit: usize,
+}
+
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The market of this instance and its tasks: alone with `redis_url` `None`, else one of the
+/// instances sharing that Redis (`history_limit`: how many quotes per symbol to read back).
+pub fn start(
+    hub: Hub,
+    settings: &MarketSettings,
+    redis_url: Option<&str>,
+    history_limit: usize,
+) -> Result<(Market, MarketTasks), String> {
+    let (mut market, mut publisher) = Market::new(hub, settings.session());
+    if let Some(url) = redis_url {
+        let cluster = Arc::new(Cluster::new(url, settings)?);
+        publisher.lease = Some(cluster.lease.clone());
+        market.cluster = Some(cluster);
+    }
+    let tasks = MarketTasks { market: market.clone(), publisher, settings: settings.clone(), history_limit };
+    Ok((market, tasks))
+}
+
+impl MarketTasks {
+    /// Alone: the publisher and the simulator. Over Redis: the publisher (which releases the
+    /// lease once it has drained), the lease, the mirror and the feed that runs while leading.
+    pub fn futures(self, shutdown: CancellationToken) -> Vec<Task> {
+        let Self { market, publisher, settings, history_limit } = self;
+        let Some(cluster) = market.cluster.clone() else {
+            return vec![
+                Box::pin(Market::run_publisher(publisher, shutdown.clone())),
+                Box::pin(run_simulator(market, settings, shutdown)),
+            ];
+        };
+        let lease = cluster.lease.clone();
+        vec![
+            Box::pin({
+                let shutdown = shutdown.clone();
+                async move {
+                    Market::run_publisher(publisher, shutdown).await;
+                    lease.release().await;
+                }
+            }),
+            Box::pin(cluster.lease.clone().run(shutdown.clone())),
+            Box::pin(super::mirror::run(
+                cluster.mirror.clone(),
+                market.hub.clone(),
+                settings.symbols.clone(),
+                history_limit,
+                shutdown.clone(),
+            )),
+            Box::pin(super::cluster::run_feed(market, cluster, settings, history_limit, shutdown)),
+        ]
+    }
 }
 
 impl Market {
@@ -72,8 +147,8 @@ impl Market {
     pub fn new(hub: Hub, session: Session) -> (Self, Publisher) {
         let (outbox, queued) = mpsc::unbounded_channel();
         let board = Arc::new(Mutex::new(Board::new(session)));
-        let market = Self { board, outbox, hub: hub.clone(), ticks: Arc::default() };
-        (market, Publisher { outbox: queued, hub, quote_event: QUOTE_EVENT.event_type() })
+        let market = Self { board, outbox, hub: hub.clone(), ticks: Arc::default(), cluster: None };
+        (market, Publisher { outbox: queued, hub, quote_event: QUOTE_EVENT.event_type(), lease: None })
     }
 
     /// Applies a checked tick and queues the symbol's new quote for publishing.
@@ -110,14 +185,56 @@ impl Market {
     }
 
     /// A tick from an outside feed (the `ticks` topic): checked, then applied like a simulated one.
+    /// Over Redis only checked (a symbol of `market-symbols`, which every instance shows): the
+    /// instance that runs the feed applies it from the `ticks` topic.
     pub async fn ingest(&self, text: &str) -> Result<(), TickError> {
         let tick = board::parse_tick(text, now_ms())?;
-        self.apply(&tick);
+        match &self.cluster {
+            None => self.apply(&tick),
+            Some(cluster) if !cluster.symbols.contains(&tick.symbol) => {
+                return Err(TickError::Unlisted(tick.symbol, cluster.symbols.join(", ")))
+            }
+            Some(_) => {}
+        }
         Ok(())
+    }
+
+    /// Whether this instance runs the feed: always alone; over Redis, while it holds the lease.
+    pub fn leads(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|cluster| cluster.lease.held())
+    }
+
+    /// The market's own lines for `/metrics` (Prometheus text format): whether this instance
+    /// runs the feed.
+    pub fn prometheus_text(&self) -> String {
+        format!(
+            "# HELP pulseboard_market_feed_leader 1 while this instance runs the market feed (over Redis: holds its lease).\n\
+             # TYPE pulseboard_market_feed_leader gauge\npulseboard_market_feed_leader {}\n",
+            u8::from(self.leads())
+        )
+    }
+
+    /// Replaces the board this instance applies ticks to (when it starts leading, with the
+    /// quotes last published), and returns each symbol's last price.
+    pub(super) fn restore(&self, quotes: Vec<Quote>) -> Vec<(String, f64)> {
+        let mut board = self.board.lock();
+        *board = Board::new(board.session());
+        let last = quotes.iter().map(|q| (q.symbol.clone(), q.last)).collect();
+        for quote in quotes {
+            board.restore(quote);
+        }
+        last
+    }
+
+    pub(super) fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// Quotes of `symbols` (all when empty), and the event id they are current as of.
     pub async fn snapshot(&self, symbols: &[String]) -> (Vec<Quote>, Vec<String>, EventId) {
+        if let Some(cluster) = &self.cluster {
+            return cluster.mirror.snapshot(symbols);
+        }
         let board = self.board.lock();
         let as_of = self.hub.current_id();
         let all = board.symbols();
@@ -128,6 +245,10 @@ impl Market {
 }
 
 async fn publish(publisher: &Publisher, quote: &QuoteChange) {
+    // Over Redis, a quote of a lapsed lease is dropped: another instance may lead by now.
+    if publisher.lease.as_ref().is_some_and(|lease| !lease.held()) {
+        return;
+    }
     let Some(topic) = quote_topic(&quote.symbol) else { return };
     let data = match serde_json::to_string(quote) {
         Ok(data) => data,
@@ -138,37 +259,69 @@ async fn publish(publisher: &Publisher, quote: &QuoteChange) {
     }
 }
 
-/// Runs the simulator at `ticks_per_second` until `shutdown`.
-pub async fn run_simulator(market: Market, settings: super::settings::MarketSettings, shutdown: CancellationToken) {
-    let ticks_per_second = settings.ticks_per_second;
-    let dt = tick_years(ticks_per_second, settings.symbols.len(), settings.session_secs);
-    let mut sim = Simulator::new(&settings.symbols, settings.seed, dt);
-    // Every symbol has a quote from the start.
-    for model in sim.models().to_vec() {
-        market.apply(&Tick { symbol: model.symbol, price: model.price, volume: 0, timestamp: now_ms() });
-    }
-    if ticks_per_second == 0 {
-        return;
-    }
-    let period = Duration::from_millis(10);
-    let mut every = tokio::time::interval(period);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let started = tokio::time::Instant::now();
-    let mut sent: u64 = 0;
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            _ = shutdown.cancelled() => return,
+/// The seeded simulator of `settings`.
+pub(super) fn simulator(settings: &MarketSettings) -> Simulator {
+    let dt = tick_years(settings.ticks_per_second, settings.symbols.len(), settings.session_secs);
+    Simulator::new(&settings.symbols, settings.seed, dt)
+}
+
+/// Applies a quote at the seed's price for each symbol of `sim` the board has none of.
+pub(super) fn first_quotes(market: &Market, sim: &Simulator, quoted: &[(String, f64)]) {
+    for model in sim.models() {
+        if !quoted.iter().any(|(symbol, _)| *symbol == model.symbol) {
+            market.apply(&Tick { symbol: model.symbol.clone(), price: model.price, volume: 0, timestamp: now_ms() });
         }
-        // Open loop: as many ticks as the rate says by now, however late this wake-up is.
-        let due = (started.elapsed().as_secs_f64() * ticks_per_second as f64) as u64;
+    }
+}
+
+/// The simulator's clock: open loop, as many ticks as the rate says by now, however late a
+/// wake-up is.
+pub(super) struct Pace {
+    every: tokio::time::Interval,
+    started: tokio::time::Instant,
+    sent: u64,
+    ticks_per_second: u32,
+}
+
+impl Pace {
+    pub(super) fn new(ticks_per_second: u32) -> Self {
+        let mut every = tokio::time::interval(Duration::from_millis(10));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { every, started: tokio::time::Instant::now(), sent: 0, ticks_per_second }
+    }
+
+    pub(super) async fn wait(&mut self) {
+        self.every.tick().await;
+    }
+
+    /// Applies the ticks due by now.
+    pub(super) fn run_due(&mut self, sim: &mut Simulator, market: &Market) {
+        let due = (self.started.elapsed().as_secs_f64() * self.ticks_per_second as f64) as u64;
         let now = now_ms();
-        while sent < due {
+        while self.sent < due {
             let Some(step) = sim.step() else { return };
             let symbol = sim.models()[step.symbol_index].symbol.clone();
             market.apply(&Tick { symbol, price: step.price, volume: step.volume, timestamp: now });
-            sent += 1;
+            self.sent += 1;
         }
+    }
+}
+
+/// Runs the simulator at `ticks_per_second` until `shutdown` (alone: from the seed).
+pub async fn run_simulator(market: Market, settings: MarketSettings, shutdown: CancellationToken) {
+    let mut sim = simulator(&settings);
+    // Every symbol has a quote from the start.
+    first_quotes(&market, &sim, &[]);
+    if settings.ticks_per_second == 0 || settings.symbols.is_empty() {
+        return;
+    }
+    let mut pace = Pace::new(settings.ticks_per_second);
+    loop {
+        tokio::select! {
+            _ = pace.wait() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        pace.run_due(&mut sim, &market);
     }
 }
 

@@ -68,6 +68,16 @@ impl Simulator {
         &self.models
     }
 
+    /// Continues `symbol`'s walk from `price` (the last one published, when another instance
+    /// ran the feed before this one). Drift and volatility stay the seed's.
+    pub fn continue_from(&mut self, symbol: &str, price: f64) {
+        if let Some(model) = self.models.iter_mut().find(|m| m.symbol == symbol) {
+            if price.is_finite() && price > 0.0 {
+                model.price = price;
+            }
+        }
+    }
+
     /// Advances one symbol (chosen at random) by one tick.
     pub fn step(&mut self) -> Option<SimTick> {
         if self.models.is_empty() {
@@ -141,6 +151,19 @@ mod tests {
         }
         assert!(seen.iter().all(|&n| n > 800), "{seen:?}");
         assert!(Simulator::new(&[], 1, MINUTE).step().is_none());
+    }
+
+    #[test]
+    fn a_walk_continued_from_a_price_moves_on_from_it() {
+        let mut sim = Simulator::new(&symbols(2), 3, MINUTE);
+        sim.continue_from("S1", 1234.5);
+        sim.continue_from("NOPE", 1.0);
+        sim.continue_from("S0", f64::NAN);
+        assert_eq!(sim.models()[1].price, 1234.5);
+        let fresh = Simulator::new(&symbols(2), 3, MINUTE);
+        assert_eq!(sim.models()[0], fresh.models()[0]);
+        let next = std::iter::from_fn(|| sim.step()).find(|t| t.symbol_index == 1).unwrap();
+        assert!((next.price / 1234.5 - 1.0).abs() < 0.01, "{}", next.price);
     }
 
     #[test]

@@ -19,7 +19,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let latest = state.monitor.latest();
     let (hub, jobs) = (state.streams.hub.stats(), state.jobs.counts().await);
     match prometheus::render(latest.as_ref(), &hub, jobs, state.monitor.samples(), state.market.ticks()) {
-        Ok(text) => {
+        Ok(mut text) => {
+            text.push_str(&state.market.prometheus_text());
             let mut response = text.into_response();
             response
                 .headers_mut()

@@ -29,7 +29,7 @@ use crate::{
         job::JobEnv,
         runner::{JobRunner, SHARED_TOPIC},
     },
-    market::feed::{run_simulator, Market, QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
+    market::feed::{self as market_feed, Market, QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
     monitor::{self, store::MonitorStore, MONITOR_TOPIC},
     state::AppState,
     streams::{
@@ -145,7 +145,12 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         .map_err(io::Error::other)?;
     jobs.watch_external_silence(config.jobs.external_silence());
     let monitor = MonitorStore::new(&config.monitor);
-    let (market, quote_publisher) = Market::new(hub.clone(), config.market.session());
+    // Alone, or (with a Redis hub) one of the instances of which the lease holder runs the feed;
+    // a new leader reads back up to a topic's whole history of quotes.
+    let redis_url = config.streams.hub.as_deref();
+    let (market, market_tasks) =
+        market_feed::start(hub.clone(), &config.market, redis_url, config.streams.history_events.max(1))
+            .map_err(io::Error::other)?;
     let streams = StreamContext {
         hub: hub.clone(),
         settings: Arc::new(config.streams.clone()),
@@ -167,8 +172,9 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
 
     shutdown.spawn(sweep_history(hub.clone(), shutdown.clone()));
     shutdown.spawn(monitor::task::run(monitor, hub.clone(), jobs.clone(), data_dir.clone(), shutdown.token()));
-    shutdown.spawn(Market::run_publisher(quote_publisher, shutdown.token()));
-    shutdown.spawn(run_simulator(market, config.market.clone(), shutdown.token()));
+    for task in market_tasks.futures(shutdown.token()) {
+        shutdown.spawn(task);
+    }
 
     let router = router(state);
     let grace = config.server.shutdown_grace();
