@@ -44,7 +44,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    ConnectionRegistry::provide();
+    // The header says "degraded" while the server's readiness check fails (and why).
+    crate::monitor::readiness::watch(ConnectionRegistry::provide());
     let theme = ThemeState::provide();
     // Effects run only in the browser, after hydration: the attribute tells tests (and curious
     // users in devtools) that the page is interactive; pages' stream states read it too.

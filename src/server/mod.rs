@@ -148,7 +148,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     let jobs = JobRunner::new(store, hub.clone(), registry, env, config.jobs.workers, limits, shutdown.tasks())
         .await
         .map_err(io::Error::other)?;
-    let monitor = MonitorStore::new(&config.monitor);
+    let monitor = MonitorStore::new(&config.monitor, config.monitor.instance(addr.port()));
     let (market, quote_publisher) = Market::new(hub.clone(), config.market.session());
     let streams = StreamContext {
         hub: hub.clone(),
@@ -169,6 +169,10 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     };
 
     shutdown.spawn(sweep_history(hub.clone(), shutdown.clone()));
+    if config.streams.hub.is_some() {
+        // Other instances share the hub: collect their samples too.
+        shutdown.spawn(monitor::peers::run(monitor.clone(), hub.clone(), shutdown.token()));
+    }
     shutdown.spawn(monitor::task::run(monitor, hub.clone(), jobs.clone(), data_dir.clone(), shutdown.token()));
     shutdown.spawn(Market::run_publisher(quote_publisher, shutdown.token()));
     shutdown.spawn(run_simulator(market, config.market.clone(), shutdown.token()));
