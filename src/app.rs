@@ -47,7 +47,8 @@ pub fn shell(options: LeptosOptions, front_end: FrontEnd) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    ConnectionRegistry::provide();
+    // The header says "degraded" while the server's readiness check fails (and why).
+    crate::monitor::readiness::watch(ConnectionRegistry::provide());
     provide_token_source();
     let theme = ThemeState::provide();
     // Effects run only in the browser, after hydration: the attribute tells tests (and curious

@@ -66,9 +66,11 @@ test('the window selector changes the charted range, in the client', async ({ pa
 });
 
 test('all panels share one stream, closed when the page is left', async ({ page, request }) => {
-  // Streams open on the monitor topic, as the hub counts them.
-  const monitorStreams = async () =>
-    ((await (await request.get('/api/debug/stats')).json()).subscribers_per_topic['monitor.samples'] ?? 0) as number;
+  // Streams open on the instance's monitor topic (`monitor.samples.<instance>`), as the hub counts them.
+  const monitorStreams = async () => {
+    const perTopic = (await (await request.get('/api/debug/stats')).json()).subscribers_per_topic as Record<string, number>;
+    return Object.entries(perTopic).filter(([topic]) => topic.startsWith('monitor.samples.')).reduce((sum, [, n]) => sum + n, 0);
+  };
   // Pages of earlier tests are closed; their streams end at the next sample.
   await expect.poll(monitorStreams).toBe(0);
   await openMonitor(page);
@@ -142,4 +144,129 @@ test('metrics, health and readiness endpoints answer', async ({ request }) => {
   const ready = await request.get('/readyz');
   expect(ready.status()).toBe(200);
   expect(await ready.json()).toEqual({ ready: true, checks: { hub: 'ok', database: 'ok' } });
+});
+
+// The readout: a vertical line at the point under the pointer or the keyboard focus, and its time
+// and values written in the page (a live region), in the chart's unit.
+const readout = (page: Page, title: string) => chart(page, title).locator('.readout');
+
+test('hovering a chart reads out the time and each value under the pointer', async ({ page }) => {
+  await openMonitor(page, '/monitor?window=5');
+  const events = chart(page, 'Events');
+  await expect(readout(page, 'Events')).toBeHidden();
+  const plot = events.locator('.plot');
+  const box = (await plot.boundingBox())!;
+  // Near the right end: the newest points.
+  await page.mouse.move(box.x + box.width * 0.97, box.y + box.height / 2);
+  const out = readout(page, 'Events');
+  await expect(out).toBeVisible();
+  await expect(out.locator('.readout-time')).toHaveText(/^\d\d:\d\d:\d\d · (now|\d+ s ago)$/);
+  await expect(out.locator('li[data-series="published"] .value')).toHaveText(/^\d+(\.\d+)?k?\/s$/);
+  await expect(out.locator('li[data-series="delivered"] .value')).toHaveText(/^\d+(\.\d+)?k?\/s$/);
+  await expect(events.locator('line.readout-line')).toHaveCount(1);
+  // Further left: an earlier time.
+  const nearEnd = await out.locator('.readout-time').textContent();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+  await expect(out.locator('.readout-time')).not.toHaveText(nearEnd!);
+  await expect(out.locator('.readout-time')).toHaveText(/ · (\d+ min )?\d+ s ago$|· \d+ min ago$/);
+  // Percent charts read out in percent.
+  const cpuBox = (await chart(page, 'CPU').locator('.plot').boundingBox())!;
+  await page.mouse.move(cpuBox.x + cpuBox.width * 0.97, cpuBox.y + cpuBox.height / 2);
+  await expect(readout(page, 'CPU').locator('li[data-series="total"] .value')).toHaveText(/^\d+(\.\d+)? %$/);
+  await expect(out).toBeHidden();
+  // The mouse leaves: the readout goes.
+  await page.mouse.move(0, 0);
+  await expect(readout(page, 'CPU')).toBeHidden();
+});
+
+test('a tap on a chart reads out too, and stays after the finger lifts', async ({ browser }) => {
+  const touch = await browser.newContext({ hasTouch: true, viewport: { width: 390, height: 844 } });
+  const page = await touch.newPage();
+  await openMonitor(page, '/monitor?window=5');
+  const plot = chart(page, 'Memory').locator('.plot');
+  await plot.scrollIntoViewIfNeeded();
+  const box = (await plot.boundingBox())!;
+  await page.touchscreen.tap(box.x + box.width * 0.9, box.y + box.height / 2);
+  await expect(readout(page, 'Memory').locator('li[data-series="used"] .value')).toHaveText(/^\d+(\.\d+)? %$/);
+  await touch.close();
+});
+
+test('the keyboard focuses a chart and the arrow keys move its readout', async ({ page }) => {
+  await openMonitor(page, '/monitor?window=5');
+  const plot = chart(page, 'CPU').locator('.plot');
+  await plot.focus();
+  const out = readout(page, 'CPU');
+  // Focus shows the newest point.
+  await expect(out.locator('.readout-time')).toHaveText(/ · (now|\d+ s ago)$/);
+  await expect(plot).toHaveAttribute('aria-describedby', await out.getAttribute('id') as string);
+  const times: string[] = [(await out.locator('.readout-time').textContent())!];
+  for (let n = 0; n < 3; n++) {
+    await page.keyboard.press('ArrowLeft');
+    times.push((await out.locator('.readout-time').textContent())!);
+  }
+  // Each step goes one point back: three different, earlier clock times.
+  const clocks = times.map((t) => t.split(' · ')[0]);
+  expect(new Set(clocks).size, clocks.join(', ')).toBe(4);
+  expect([...clocks].sort().reverse()).toEqual(clocks);
+  await page.keyboard.press('ArrowRight');
+  await expect(out.locator('.readout-time')).toHaveText(new RegExp(`^${clocks[2]} `));
+  await page.keyboard.press('Home');
+  const oldest = (await out.locator('.readout-time').textContent())!.split(' · ')[0];
+  expect(oldest < clocks[3]).toBe(true);
+  await page.keyboard.press('Escape');
+  await expect(out).toBeHidden();
+  await page.keyboard.press('End');
+  await expect(out).toBeVisible();
+});
+
+test('the legend hides and shows a series, and the axis fits what is shown', async ({ page }) => {
+  await openMonitor(page, '/monitor?window=5');
+  const events = chart(page, 'Events');
+  const toggle = events.locator('.legend button', { hasText: 'delivered' });
+  await expect(toggle).toHaveAttribute('aria-pressed', 'true');
+  await expect(events.locator('polyline[data-series="delivered"]')).toHaveCount(1);
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+  await expect(events.locator('polyline[data-series="delivered"]')).toHaveCount(0);
+  await expect(events.locator('polyline[data-series="published"]')).toHaveCount(1);
+  // The hidden series is not read out either.
+  await events.locator('.plot').focus();
+  await expect(events.locator('.readout li[data-series="published"]')).toHaveCount(1);
+  await expect(events.locator('.readout li[data-series="delivered"]')).toHaveCount(0);
+  // Hiding every series leaves an axis of nothing: 0 to 1.
+  await events.locator('.legend button', { hasText: 'published' }).click();
+  await expect(events.locator('polyline')).toHaveCount(0);
+  await expect(events.locator('.y-label')).toHaveText(['0/s', '1/s']);
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-pressed', 'true');
+  await expect(events.locator('polyline[data-series="delivered"]')).toHaveCount(1);
+});
+
+test('axis ticks are round numbers in the unit shown', async ({ page }) => {
+  await openMonitor(page, '/monitor?window=5');
+  // 1, 2 or 5 times a power of ten, every tick a whole multiple of the step, in one prefix.
+  const round = (n: number) => {
+    if (n === 0) return true;
+    const mantissa = n / 10 ** Math.floor(Math.log10(n) + 1e-9);
+    return [1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6);
+  };
+  for (const [title, pattern] of [
+    ['CPU', /^(\d+(\.\d+)?) %$/],
+    ['Network', /^(\d+(\.\d+)?) (B|KiB|MiB|GiB)\/s$/],
+    ['Events', /^(\d+(\.\d+)?)(k|M|G)?\/s$/],
+    ['Subscribers', /^(\d+(\.\d+)?)(k|M|G)?$/],
+  ] as const) {
+    const labels = await chart(page, title).locator('.y-label').allTextContents();
+    expect(labels.length, `${title}: ${labels}`).toBeGreaterThanOrEqual(2);
+    const parsed = labels.map((l) => l.match(pattern));
+    expect(parsed.every((m) => m !== null), `${title}: ${labels}`).toBe(true);
+    // One unit prefix on the whole axis.
+    expect(new Set(labels.map((l) => l.replace(/^[\d.]+/, ''))).size, `${title}: ${labels}`).toBe(1);
+    const values = parsed.map((m) => Number(m![1]));
+    expect(values[0], `${title}: ${labels}`).toBe(0);
+    const step = values[1] - values[0];
+    expect(round(Number(step.toPrecision(6))), `${title} steps of ${step}: ${labels}`).toBe(true);
+    values.forEach((v, k) => expect(Math.abs(v - k * step) < 1e-6, `${title}: ${labels}`).toBe(true));
+  }
+  await expect(chart(page, 'CPU').locator('.y-label')).toHaveText(['0 %', '20 %', '40 %', '60 %', '80 %', '100 %']);
 });

@@ -18,7 +18,14 @@ pub fn routes() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>) -> Response {
     let latest = state.monitor.latest();
     let (hub, jobs) = (state.streams.hub.stats(), state.jobs.counts().await);
-    match prometheus::render(latest.as_ref(), &hub, jobs, state.monitor.samples(), state.market.ticks()) {
+    match prometheus::render(
+        &state.monitor.instance,
+        latest.as_ref(),
+        &hub,
+        jobs,
+        state.monitor.samples(),
+        state.market.ticks(),
+    ) {
         Ok(mut text) => {
             text.push_str(&state.market.prometheus_text());
             let mut response = text.into_response();

@@ -1,7 +1,11 @@
 //! The monitor page: gauges of the newest sample, charts of the chosen window, the process and
-//! stream figures. Server-rendered from the snapshot, then live: one stream (latest wins) that
-//! every panel folds. The gauges and the charts subscribe each on their own (`follow_samples`) from
-//! the snapshot's id, and share one connection.
+//! stream figures, of one instance (`?instance=`, the serving one by default). Server-rendered
+//! from the snapshot, then live: one stream (latest wins) of that instance's samples that every
+//! panel folds. The gauges and the charts subscribe each on their own (`follow_samples`) from the
+//! snapshot's id, and share one connection. With several instances sampling (a shared hub), a
+//! picker names every live one (from the newest sample, so it follows instances coming and
+//! going); with one, the page shows no picker. "Degraded" shows with its reason while the shown
+//! instance's newest sample or the server's readiness says so.
 
 use super::{
     api::{monitor_snapshot, MonitorEvents, MonitorView},
@@ -9,7 +13,7 @@ use super::{
     window::{fold_live, Window, DEFAULT_WINDOW, WINDOW_CHOICES},
 };
 use crate::{
-    streams::{use_event_stream, Json, StreamEvent},
+    streams::{status::ConnectionRegistry, use_event_stream, Json, StreamEvent},
     ui::{units, Gauge, LineChart, Series, Unit},
 };
 use leptos::prelude::*;
@@ -31,13 +35,26 @@ fn window_label(minutes: u32) -> String {
     }
 }
 
+/// The page's address for a window and, unless it is the serving one, an instance (instance
+/// names hold only characters a query may carry as they are).
+fn page_href(window: &str, instance: Option<&str>) -> String {
+    match instance {
+        Some(name) => format!("/monitor?window={window}&instance={name}"),
+        None => format!("/monitor?window={window}"),
+    }
+}
+
 #[component]
 pub fn MonitorPage() -> impl IntoView {
     let query = use_query_map();
     let window = Memo::new(move |_| {
         query.with(|q| q.get("window")).filter(|w| !w.is_empty()).unwrap_or_else(|| DEFAULT_WINDOW.to_string())
     });
-    let snapshot = Resource::new(move || window.get(), |window| monitor_snapshot(Some(window)));
+    let instance = Memo::new(move |_| query.with(|q| q.get("instance")).filter(|i| !i.is_empty()));
+    let snapshot = Resource::new(
+        move || (window.get(), instance.get()),
+        |(window, instance)| monitor_snapshot(Some(window), instance),
+    );
 
     view! {
         <Title text="Monitor"/>
@@ -50,7 +67,7 @@ pub fn MonitorPage() -> impl IntoView {
                         let current = move || window.get() == minutes.to_string();
                         view! {
                             <a
-                                href=format!("/monitor?window={minutes}")
+                                href=move || page_href(&minutes.to_string(), instance.get().as_deref())
                                 class:active=current
                                 aria-current=move || current().then_some("true")
                             >
@@ -75,28 +92,33 @@ pub fn MonitorPage() -> impl IntoView {
 /// a while, a reconnect), reloads the snapshot instead. Panels calling this with the same snapshot
 /// open the stream from the same point, so `use_event_stream` gives them one shared connection.
 fn follow_samples(
+    instance: String,
     last_id: String,
     latest: RwSignal<Option<Sample>>,
     gap_ms: i64,
     on_reset: Callback<()>,
     on_sample: impl Fn(Sample) + 'static,
 ) -> Signal<crate::streams::ConnectionState> {
-    use_event_stream(MonitorEvents {}, Some(last_id), move |event: StreamEvent<Json<Sample>>| match event {
-        StreamEvent::Item { item: Json(sample), .. } => {
-            let previous = latest.with_untracked(|l| l.as_ref().map(|s| s.at_ms));
-            match previous {
-                // Already in the snapshot.
-                Some(at) if sample.at_ms <= at => {}
-                Some(at) if sample.at_ms - at > gap_ms => on_reset.run(()),
-                _ => {
-                    on_sample(sample.clone());
-                    latest.set(Some(sample));
+    use_event_stream(
+        MonitorEvents { instance: Some(instance) },
+        Some(last_id),
+        move |event: StreamEvent<Json<Sample>>| match event {
+            StreamEvent::Item { item: Json(sample), .. } => {
+                let previous = latest.with_untracked(|l| l.as_ref().map(|s| s.at_ms));
+                match previous {
+                    // Already in the snapshot.
+                    Some(at) if sample.at_ms <= at => {}
+                    Some(at) if sample.at_ms - at > gap_ms => on_reset.run(()),
+                    _ => {
+                        on_sample(sample.clone());
+                        latest.set(Some(sample));
+                    }
                 }
             }
-        }
-        StreamEvent::Reset { .. } => on_reset.run(()),
-        StreamEvent::Invalid { .. } => {}
-    })
+            StreamEvent::Reset { .. } => on_reset.run(()),
+            StreamEvent::Invalid { .. } => {}
+        },
+    )
 }
 
 /// The gauges, per-core bars and figures of the newest sample; the charts are a panel of their own
@@ -107,13 +129,55 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
     let gap_ms = (GAP_INTERVALS * snapshot.interval_ms as i64).max(window.step_ms);
     let (thresholds, interval_ms) = (snapshot.thresholds, snapshot.interval_ms);
     let latest = RwSignal::new(snapshot.latest.clone());
-    let state = follow_samples(snapshot.last_id.clone(), latest, gap_ms, on_reset, |_| {});
+    let state = follow_samples(snapshot.instance.clone(), snapshot.last_id.clone(), latest, gap_ms, on_reset, |_| {});
     let sample = move |f: fn(&Sample) -> String| move || latest.with(|l| l.as_ref().map_or_else(|| "–".to_string(), f));
+    let registry = use_context::<ConnectionRegistry>();
+    let degraded = move || {
+        latest.with(|l| l.as_ref().and_then(|s| s.degraded.clone())).or_else(|| registry.and_then(|r| r.degraded()))
+    };
+    // Every live instance, as the shown one's newest sample names them (the snapshot's list first).
+    let listed = snapshot.instances.clone();
+    let instances = Signal::derive(move || {
+        latest
+            .with(|l| l.as_ref().map(|s| s.instances.clone()))
+            .filter(|list| !list.is_empty())
+            .unwrap_or_else(|| listed.clone())
+    });
+    let shown = StoredValue::new(snapshot.instance.clone());
+    let window_minutes = snapshot.window_minutes.to_string();
     view! {
+        <Show when=move || instances.with(|list| list.len() > 1)>
+            <nav class="instance-choice" aria-label="Instance">
+                {
+                    let window_minutes = window_minutes.clone();
+                    move || instances
+                        .get()
+                        .into_iter()
+                        .map(|name| {
+                            let current = shown.with_value(|shown| *shown == name);
+                            view! {
+                                <a
+                                    href=page_href(&window_minutes, Some(&name))
+                                    class:active=current
+                                    aria-current=current.then_some("true")
+                                    data-instance=name.clone()
+                                >
+                                    {name.clone()}
+                                </a>
+                            }
+                        })
+                        .collect_view()
+                }
+            </nav>
+        </Show>
         <p class="stream-state">
+            <span class="instance">"Instance "<strong data-figure="instance">{snapshot.instance.clone()}</strong>". "</span>
             "Samples every "{units::duration_ms(interval_ms)}", live: "
             <span class="state" data-state=move || state.get().label()>{crate::ui::live_label(move || state.get().label())}</span>
         </p>
+        {move || degraded().map(|why| view! {
+            <p class="degraded" role="alert"><strong>"Degraded"</strong>": "<span class="degraded-reason">{why}</span></p>
+        })}
         <Show when=move || latest.with(Option::is_none)>
             <p class="empty">"Waiting for the first sample…"</p>
         </Show>
@@ -231,7 +295,7 @@ fn Charts(snapshot: MonitorView, window: Window, gap_ms: i64, on_reset: Callback
     let thresholds = snapshot.thresholds;
     let points = RwSignal::new(snapshot.points);
     let latest = RwSignal::new(snapshot.latest);
-    follow_samples(snapshot.last_id, latest, gap_ms, on_reset, move |sample| {
+    follow_samples(snapshot.instance, snapshot.last_id, latest, gap_ms, on_reset, move |sample| {
         points.update(|p| fold_live(p, sample.point(), window));
     });
     let end_ms = Signal::derive(move || latest.with(|l| l.as_ref().map_or(0, |s| s.at_ms)));

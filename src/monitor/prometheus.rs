@@ -53,11 +53,13 @@ impl Metrics {
     }
 }
 
-/// The text exposition of every metric. `latest` is `None` before the first sample (host and
+/// The text exposition of every metric, all about the instance named `instance` (its own samples,
+/// its hub's counters: never its peers'). `latest` is `None` before the first sample (host and
 /// process metrics are then absent; hub metrics are always there). `market_ticks`: ticks the
 /// market has applied (each published one quote event), so its rate can be told apart from the
 /// hub's other events.
 pub fn render(
+    instance: &str,
     latest: Option<&Sample>,
     hub: &HubStats,
     jobs: (usize, usize),
@@ -65,6 +67,17 @@ pub fn render(
     market_ticks: u64,
 ) -> Result<String, MetricsError> {
     let m = Metrics(Registry::new());
+    m.gauge_vec(
+        "pulseboard_instance_info",
+        "Always 1; the label names the instance these metrics describe (instance-name).",
+        "name",
+        [(instance, 1.0)],
+    )?;
+    m.int_gauge(
+        "pulseboard_hub_backend_up",
+        "1 while the event hub's backend can be used, 0 while it is down (the instance is degraded).",
+        u64::from(hub.backend_down.is_none()),
+    )?;
     m.counter("pulseboard_monitor_samples_total", "Samples taken by the monitor.", samples)?;
     m.counter(
         "pulseboard_market_ticks_total",
@@ -216,7 +229,9 @@ mod tests {
             private: PrivateTopics { topics: 4, subscribers: 5, history_events: 6 },
             ..HubStats::default()
         };
-        let text = render(None, &hub, (0, 0), 0, 5).unwrap();
+        let text = render("web-1:3000", None, &hub, (0, 0), 0, 5).unwrap();
+        assert!(text.contains(r#"pulseboard_instance_info{name="web-1:3000"} 1"#), "{text}");
+        assert!(text.contains("pulseboard_hub_backend_up 1\n"), "{text}");
         assert!(text.contains("pulseboard_hub_events_published_total 7\n"), "{text}");
         assert!(text.contains("pulseboard_market_ticks_total 5\n"), "{text}");
         assert!(text.contains("pulseboard_hub_events_delivered_total 9\n"), "{text}");

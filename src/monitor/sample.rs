@@ -4,11 +4,22 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Everything measured at one instant.
+/// Everything measured at one instant, by one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Unix time of the measurement, in milliseconds.
     pub at_ms: i64,
+    /// The instance that measured it (`instance-name`), and how often it samples.
+    #[serde(default)]
+    pub instance: String,
+    #[serde(default)]
+    pub interval_ms: u64,
+    /// Why the instance is degraded (its event hub's backend cannot be used), or `None`.
+    #[serde(default)]
+    pub degraded: Option<String>,
+    /// The instances sampling now, as this one sees them (itself included), by name.
+    #[serde(default)]
+    pub instances: Vec<String>,
     pub host: HostSample,
     pub process: ProcessSample,
     pub streams: StreamSample,

@@ -1,6 +1,6 @@
 //! The sampler: measures the host (sysinfo), the process (/proc on Linux) and the hub's counters
-//! once per call, turning counters into rates against the previous call. Knows nothing of time
-//! windows, publishing or HTTP.
+//! (and whether its backend is down) once per call, turning counters into rates against the
+//! previous call. Knows nothing of time windows, publishing or HTTP.
 
 use super::{
     rate::CounterRate,
@@ -59,6 +59,11 @@ impl Sampler {
         let now = Instant::now();
         Sample {
             at_ms: crate::time::now_ms(),
+            // Who measured it, and whether the hub is degraded: filled in by the sampling task.
+            instance: String::new(),
+            interval_ms: 0,
+            degraded: hub.backend_down.clone(),
+            instances: Vec::new(),
             host: self.host(now),
             process: self.process(now),
             streams: self.streams(hub, now),
@@ -164,6 +169,16 @@ impl Sampler {
     }
 }
 
+/// This machine's name as an instance name can hold it (letters, digits, `.`, `_`, `-`; anything
+/// else becomes `-`), or `None` when the platform does not say.
+pub fn host_name() -> Option<String> {
+    let name = System::host_name().ok()?;
+    let clean: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect();
+    let clean = clean.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+    (!clean.is_empty()).then_some(clean)
+}
+
 fn existing_ancestor(path: &Path) -> Option<PathBuf> {
     let absolute = std::path::absolute(path).ok()?;
     absolute.ancestors().find_map(|dir| dir.canonicalize().ok())
@@ -193,8 +208,14 @@ mod tests {
         let hub = HubStats { published: 10, delivered: 20, ..HubStats::default() };
         sampler.sample(&hub);
         std::thread::sleep(std::time::Duration::from_millis(250));
-        let later = HubStats { published: 35, delivered: 20, ..HubStats::default() };
+        let later = HubStats {
+            published: 35,
+            delivered: 20,
+            backend_down: Some("Redis at 127.0.0.1:1 did not answer".into()),
+            ..HubStats::default()
+        };
         let sample = sampler.sample(&later);
+        assert_eq!(sample.degraded.as_deref(), Some("Redis at 127.0.0.1:1 did not answer"));
         assert!(sample.at_ms > 1_600_000_000_000);
         assert!(!sample.host.cores.is_empty());
         assert!((0.0..=100.0).contains(&sample.host.cpu_percent));

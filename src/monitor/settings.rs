@@ -1,4 +1,5 @@
-//! The monitor's settings: sampling interval and gauge thresholds (`monitor-*` keys).
+//! The monitor's settings: sampling interval and gauge thresholds (`monitor-*` keys), and the name
+//! this instance's samples carry (`instance-name`; absent: `<host name>:<port>`).
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -24,6 +25,28 @@ pub struct MonitorSettings {
     pub disk_warn: f64,
     #[serde(rename = "monitor-disk-critical")]
     pub disk_critical: f64,
+    /// What this instance is called on the Monitor page and in its samples (env
+    /// `PULSEBOARD_INSTANCE_NAME`); absent: the host name and the port it listens on.
+    #[serde(rename = "instance-name", default, skip_serializing_if = "Option::is_none")]
+    pub instance_name: Option<String>,
+}
+
+/// Longest instance name (it is part of a topic name: `monitor.samples.<instance>`).
+pub const MAX_INSTANCE_NAME: usize = 64;
+
+/// Whether `name` can name an instance: 1 to [`MAX_INSTANCE_NAME`] letters, digits, `.`, `_`,
+/// `-` and `:`, starting with a letter or digit (so it fits in a topic name).
+pub fn check_instance_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_INSTANCE_NAME {
+        return Err(format!("must be 1 to {MAX_INSTANCE_NAME} characters"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!("{name:?} must start with a letter or digit"));
+    }
+    match name.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-:".contains(*c))) {
+        Some(found) => Err(format!("{name:?} contains {found:?}; allowed are letters, digits and . _ - :")),
+        None => Ok(()),
+    }
 }
 
 impl MonitorSettings {
@@ -60,6 +83,52 @@ impl MonitorSettings {
                 ));
             }
         }
+        if let Some(Err(problem)) = self.instance_name.as_deref().map(check_instance_name) {
+            problems.push(format!("key `pulseboard.instance-name`: {problem}"));
+        }
         problems
+    }
+
+    /// The instance's name: `instance-name`, or `<host>:<port>` of the address it listens on.
+    pub fn instance(&self, port: u16) -> String {
+        self.instance_name.clone().unwrap_or_else(|| {
+            let host = super::sampler::host_name().unwrap_or_else(|| "pulseboard".to_string());
+            let mut name = format!("{host}:{port}");
+            // A long host name is cut, keeping the port that tells instances of one host apart.
+            if name.len() > MAX_INSTANCE_NAME {
+                let keep = MAX_INSTANCE_NAME - (port.to_string().len() + 1);
+                name = format!("{}:{port}", &host[..keep.min(host.len())]);
+            }
+            name
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_fit_in_a_topic_name() {
+        assert!(check_instance_name("web-1.example:3000").is_ok());
+        assert!(check_instance_name("").is_err());
+        assert!(check_instance_name("-web").unwrap_err().contains("start with"));
+        assert!(check_instance_name("web 1").unwrap_err().contains("' '"));
+        assert!(check_instance_name(&"a".repeat(65)).is_err());
+        let settings = MonitorSettings {
+            interval_ms: 1000,
+            cpu_warn: 1.0,
+            cpu_critical: 2.0,
+            memory_warn: 1.0,
+            memory_critical: 2.0,
+            disk_warn: 1.0,
+            disk_critical: 2.0,
+            instance_name: None,
+        };
+        let name = settings.instance(3000);
+        assert!(name.ends_with(":3000") && check_instance_name(&name).is_ok(), "{name}");
+        let named = MonitorSettings { instance_name: Some("web 1".into()), ..settings };
+        assert_eq!(named.instance(3000), "web 1");
+        assert!(named.validate().iter().any(|p| p.contains("pulseboard.instance-name")), "{:?}", named.validate());
     }
 }

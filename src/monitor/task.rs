@@ -1,15 +1,18 @@
 //! The sampling task: every `monitor-interval-ms`, measure (off the async workers), record the
-//! sample in the store and publish it on the monitor topic, until shutdown. Stream clients get
-//! the samples as ordinary hub events.
+//! sample in the store and publish it twice: on the instance's own topic
+//! (`monitor.samples.<instance>`, what the page follows, latest wins) and on the topic every
+//! instance shares (`monitor.samples`, what the peers collect), until shutdown. Stream clients
+//! get the samples as ordinary hub events. A sample not published (the hub's backend is down) is
+//! still recorded: the page served by this instance shows it, degraded.
 
 use super::{
-    api::{MONITOR_TOPIC, SAMPLE_EVENT},
+    api::{instance_topic, MONITOR_TOPIC, SAMPLE_EVENT},
     sampler::Sampler,
     store::MonitorStore,
 };
 use crate::{
     jobs::runner::JobRunner,
-    streams::{hub::Hub, EventType, EventTypeConst, TopicConst},
+    streams::{hub::Hub, EventType, EventTypeConst, TopicConst, TopicName},
 };
 use std::{path::PathBuf, time::Instant};
 use tokio::time::MissedTickBehavior;
@@ -21,6 +24,10 @@ const EVENT: EventTypeConst = EventType::constant(SAMPLE_EVENT);
 /// Samples until `shutdown` (the server spawns this through its task tracker).
 pub async fn run(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: PathBuf, shutdown: CancellationToken) {
     let started = Instant::now();
+    let own_topic = match TopicName::new(&instance_topic(&store.instance)) {
+        Ok(topic) => topic,
+        Err(err) => return tracing::error!("monitor disabled: {err}"),
+    };
     let interval = std::time::Duration::from_millis(store.interval_ms);
     {
         let mut sampler = match tokio::task::spawn_blocking(move || Sampler::new(&data_dir, started)).await {
@@ -52,6 +59,9 @@ pub async fn run(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: PathB
             let (queued, running) = jobs.counts().await;
             sample.streams.jobs_queued = queued as u64;
             sample.streams.jobs_running = running as u64;
+            sample.instance = store.instance.to_string();
+            sample.interval_ms = store.interval_ms;
+            sample.instances = store.live_instances();
             let json = match serde_json::to_string(&sample) {
                 Ok(json) => json,
                 Err(err) => {
@@ -60,8 +70,11 @@ pub async fn run(store: MonitorStore, hub: Hub, jobs: JobRunner, data_dir: PathB
                 }
             };
             store.record(sample);
-            if let Err(err) = hub.publish(&topic, &event_type, &json).await {
-                tracing::debug!("monitor sample not published: {err}");
+            for topic in [&own_topic, &topic] {
+                if let Err(err) = hub.publish(topic, &event_type, &json).await {
+                    tracing::debug!("monitor sample not published: {err}");
+                    break;
+                }
             }
         }
     }

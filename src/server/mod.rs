@@ -144,7 +144,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
         .await
         .map_err(io::Error::other)?;
     jobs.watch_external_silence(config.jobs.external_silence());
-    let monitor = MonitorStore::new(&config.monitor);
+    let monitor = MonitorStore::new(&config.monitor, config.monitor.instance(addr.port()));
     // Alone, or (with a Redis hub) one of the instances of which the lease holder runs the feed;
     // a new leader reads back up to a topic's whole history of quotes.
     let redis_url = config.streams.hub.as_deref();
@@ -171,6 +171,10 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     };
 
     shutdown.spawn(sweep_history(hub.clone(), shutdown.clone()));
+    if config.streams.hub.is_some() {
+        // Other instances share the hub: collect their samples too.
+        shutdown.spawn(monitor::peers::run(monitor.clone(), hub.clone(), shutdown.token()));
+    }
     shutdown.spawn(monitor::task::run(monitor, hub.clone(), jobs.clone(), data_dir.clone(), shutdown.token()));
     for task in market_tasks.futures(shutdown.token()) {
         shutdown.spawn(task);

@@ -1,8 +1,14 @@
-//! A time-series line chart in SVG: a fixed time range ending at `end_ms`, a y axis from zero to
-//! a round top, threshold lines, and a legend with each series' newest value. Server-rendered
+//! A time-series line chart in SVG: a fixed time range ending at `end_ms`, a y axis from zero in
+//! round steps of the unit shown, threshold lines, and a legend with each series' newest value
+//! whose entries hide and show their series (the axis then fits what is shown). Server-rendered
 //! like any view, then updated reactively.
+//!
+//! The readout: pointing at the plot (mouse, pen or finger) or focusing it (Tab, then the arrow
+//! keys, Home, End; Escape hides it) puts a vertical line at the nearest point's time and writes
+//! the time and each shown series' value there in the chart's unit, as text in the page (a live
+//! region), not only drawn. The arithmetic is in `readout`.
 
-use super::{level::Thresholds, units::Unit};
+use super::{level::Thresholds, readout, units::Unit};
 use leptos::prelude::*;
 
 const WIDTH: f64 = 640.0;
@@ -11,7 +17,8 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
-const Y_TICKS: usize = 4;
+/// Most steps of the y axis (each 1, 2 or 5 times a power of ten in the unit shown).
+const Y_STEPS: usize = 5;
 
 /// One line: `(unix ms, value)` pairs, oldest first. `class` styles it (`series-1`, ...).
 /// `current` is what the legend shows (e.g. the newest sample, where the points are averages);
@@ -42,6 +49,25 @@ pub fn ago_label(ms: i64) -> String {
     }
 }
 
+/// The plot's share of a pointer's position across the chart (0 at the plot's left edge, 1 at its
+/// right), from the element the handler is on.
+#[cfg(feature = "hydrate")]
+fn pointer_fraction(ev: &leptos::ev::PointerEvent) -> Option<f64> {
+    use wasm_bindgen::JsCast;
+    let element = ev.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let rect = element.get_bounding_client_rect();
+    if rect.width() <= 0.0 {
+        return None;
+    }
+    let view_x = (f64::from(ev.client_x()) - rect.left()) / rect.width() * WIDTH;
+    Some((view_x - LEFT) / (WIDTH - LEFT - RIGHT))
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn pointer_fraction(_: &leptos::ev::PointerEvent) -> Option<f64> {
+    None
+}
+
 #[component]
 pub fn LineChart(
     title: &'static str,
@@ -59,24 +85,32 @@ pub fn LineChart(
 ) -> impl IntoView {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
-    let top = Memo::new(move |_| {
-        y_max.unwrap_or_else(|| {
-            let highest =
-                series.with(|all| all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0f64, f64::max));
-            unit.axis_max(highest)
-        })
+    // Series hidden from the legend: not drawn, not read out, not in the axis's range.
+    let hidden = RwSignal::new(Vec::<&'static str>::new());
+    let shown = Memo::new(move |_| {
+        let hidden = hidden.get();
+        series.get().into_iter().filter(|s| !hidden.contains(&s.label)).collect::<Vec<_>>()
+    });
+    let axis = Memo::new(move |_| {
+        let highest = y_max.unwrap_or_else(|| {
+            shown.with(|all| all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0f64, f64::max))
+        });
+        unit.axis(highest, Y_STEPS)
     });
     let y = move |value: f64, top: f64| TOP + plot_h - (value.clamp(0.0, top) / top) * plot_h;
+    let x = move |t: i64, end: i64| LEFT + plot_w * ((t - (end - span_ms)) as f64 / span_ms as f64);
+    // The time the readout stands at (a point's time), while the pointer or focus is on the plot.
+    let cursor = RwSignal::new(None::<i64>);
 
     let grid = move || {
-        let top = top.get();
-        (0..=Y_TICKS)
-            .map(|k| {
-                let value = top * k as f64 / Y_TICKS as f64;
-                let at = y(value, top);
+        let axis = axis.get();
+        axis.ticks()
+            .into_iter()
+            .map(|value| {
+                let at = y(value, axis.top());
                 view! {
                     <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=at y2=at/>
-                    <text class="y-label" x=LEFT - 6.0 y=at + 4.0 text-anchor="end">{unit.format(value)}</text>
+                    <text class="y-label" x=LEFT - 6.0 y=at + 4.0 text-anchor="end">{axis.label(value)}</text>
                 }
             })
             .collect_view()
@@ -99,7 +133,7 @@ pub fn LineChart(
         })
         .collect_view();
     let limits = move || {
-        let top = top.get();
+        let top = axis.get().top();
         thresholds
             .into_iter()
             .flat_map(|t| [("warn", t.warn), ("critical", t.critical)])
@@ -111,59 +145,151 @@ pub fn LineChart(
             .collect_view()
     };
     let lines = move || {
-        let top = top.get();
+        let top = axis.get().top();
         let end = end_ms.get();
         let start = end - span_ms;
-        series
+        shown
             .get()
             .into_iter()
             .map(|s| {
-                let shown: Vec<(f64, f64)> = s
+                let drawn: Vec<(f64, f64)> = s
                     .points
                     .iter()
                     .filter(|(t, _)| *t >= start && *t <= end)
-                    .map(|(t, v)| (LEFT + plot_w * ((t - start) as f64 / span_ms as f64), y(*v, top)))
+                    .map(|(t, v)| (x(*t, end), y(*v, top)))
                     .collect();
-                let drawn = shown.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
+                let text = drawn.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
                 // The newest point is marked, so a series of one point is visible too.
-                let newest = shown.last().map(|(x, y)| {
+                let newest = drawn.last().map(|(x, y)| {
                     view! { <circle class=format!("newest {}", s.class) cx=format!("{x:.1}") cy=format!("{y:.1}") r="3"/> }
                 });
                 view! {
-                    <polyline class=format!("line {}", s.class) data-series=s.label data-points=shown.len() points=drawn/>
+                    <polyline class=format!("line {}", s.class) data-series=s.label data-points=drawn.len() points=text/>
                     {newest}
                 }
             })
             .collect_view()
+    };
+    // What the readout says: the time, and each shown series' value there.
+    let reading = Memo::new(move |_| {
+        let at = cursor.get()?;
+        let end = end_ms.get();
+        let values = shown.with(|all| readout::values_at(all, at, span_ms / 60));
+        Some((at, readout::time_label(at, end), values))
+    });
+    let readout_marks = move || {
+        reading.get().map(|(at, _, values)| {
+            let (end, top) = (end_ms.get(), axis.get().top());
+            let at_x = format!("{:.1}", x(at, end));
+            let dots = values
+                .into_iter()
+                .filter_map(|(_, class, value)| value.map(|v| (class, y(v, top))))
+                .map(|(class, at_y)| view! { <circle class=format!("readout-dot {class}") cx=at_x.clone() cy=format!("{at_y:.1}") r="4"/> })
+                .collect_view();
+            view! {
+                <line class="readout-line" x1=at_x.clone() x2=at_x.clone() y1=TOP y2=TOP + plot_h/>
+                {dots}
+            }
+        })
+    };
+    let readout_text = move || {
+        reading.get().map(|(_, time, values)| {
+            let values = values
+                .into_iter()
+                .map(|(label, class, value)| {
+                    let text = value.map_or_else(|| "–".to_string(), |v| unit.format(v));
+                    view! { <li class=class data-series=label><span class="swatch"></span>{label}": "<span class="value">{text}</span></li> }
+                })
+                .collect_view();
+            view! {
+                <span class="readout-time">{time}</span>
+                <ul class="readout-values">{values}</ul>
+            }
+        })
     };
     let legend = move || {
         series
             .get()
             .into_iter()
             .map(|s| {
+                let label = s.label;
                 let newest = s
                     .current
                     .or_else(|| s.points.last().map(|(_, v)| *v))
                     .map_or_else(|| "–".to_string(), |v| unit.format(v));
+                let pressed = move || (!hidden.with(|h| h.contains(&label))).to_string();
+                let toggle = move |_: leptos::ev::MouseEvent| {
+                    hidden.update(|h| match h.iter().position(|l| *l == label) {
+                        Some(at) => {
+                            h.remove(at);
+                        }
+                        None => h.push(label),
+                    })
+                };
                 view! {
                     <li class=s.class>
-                        <span class="swatch"></span>
-                        {s.label}": "<span class="value">{newest}</span>
+                        <button type="button" class="series-toggle" aria-pressed=pressed on:click=toggle
+                            title=move || if pressed() == "true" { format!("Hide {label}") } else { format!("Show {label}") }>
+                            <span class="swatch"></span>
+                            {label}": "<span class="value">{newest}</span>
+                        </button>
                     </li>
                 }
             })
             .collect_view()
     };
+    let point_at = move |ev: &leptos::ev::PointerEvent| {
+        let Some(fraction) = pointer_fraction(ev) else { return };
+        let end = end_ms.get_untracked();
+        cursor.set(shown.with_untracked(|all| readout::time_at(all, fraction, span_ms, end)));
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let end = end_ms.get_untracked();
+        let times = shown.with_untracked(|all| readout::times(all, end - span_ms, end));
+        if let Some(next) = readout::key_move(&ev.key(), cursor.get_untracked(), &times) {
+            ev.prevent_default();
+            cursor.set(next);
+        }
+    };
+    let on_focus = move |_: leptos::ev::FocusEvent| {
+        if cursor.get_untracked().is_none() {
+            let end = end_ms.get_untracked();
+            cursor.set(shown.with_untracked(|all| readout::times(all, end - span_ms, end).last().copied()));
+        }
+    };
+    let readout_id = format!("readout-{}", title.to_lowercase().replace(' ', "-"));
 
     view! {
         <figure class="chart" data-span-min=span_ms / 60_000 data-end-ms=move || end_ms.get()>
             <figcaption>{title}</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title preserveAspectRatio="none">
-                <g class="axes">{grid}{time_axis}</g>
-                <g class="thresholds">{limits}</g>
-                <g class="lines">{lines}</g>
-            </svg>
-            <ul class="legend">{legend}</ul>
+            <div
+                class="plot"
+                tabindex="0"
+                aria-label=format!("{title}: arrow keys read the values at each time")
+                aria-describedby=readout_id.clone()
+                on:pointermove=move |ev| point_at(&ev)
+                on:pointerdown=move |ev| point_at(&ev)
+                // A mouse leaving takes the readout away; a finger lifted leaves it where it was.
+                on:pointerleave=move |ev: leptos::ev::PointerEvent| {
+                    if ev.pointer_type() == "mouse" {
+                        cursor.set(None);
+                    }
+                }
+                on:keydown=on_key
+                on:focus=on_focus
+                on:blur=move |_| cursor.set(None)
+            >
+                <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title preserveAspectRatio="none">
+                    <g class="axes">{grid}{time_axis}</g>
+                    <g class="thresholds">{limits}</g>
+                    <g class="lines">{lines}</g>
+                    <g class="readout-marks">{readout_marks}</g>
+                </svg>
+            </div>
+            <div class="readout" id=readout_id role="status" aria-live="polite" hidden=move || reading.with(Option::is_none)>
+                {readout_text}
+            </div>
+            <ul class="legend" aria-label=format!("{title} series")>{legend}</ul>
         </figure>
     }
 }

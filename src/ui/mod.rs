@@ -6,6 +6,7 @@ mod focus;
 mod gauge;
 mod level;
 mod live;
+mod readout;
 mod theme;
 pub mod units;
 

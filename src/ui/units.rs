@@ -29,6 +29,93 @@ impl Unit {
             _ => nice_ceiling(max),
         }
     }
+
+    /// An axis from zero covering `max`, in at most `max_steps` steps of 1, 2 or 5 times a power
+    /// of ten *in the unit its labels are written in*: bytes in the one binary prefix that suits
+    /// `max` (`0.5 KiB/s` steps, never `640 B/s`), counts in one decimal prefix (`50/s`, not
+    /// `62.5/s`). Every label of the axis uses that one prefix.
+    pub fn axis(self, max: f64, max_steps: usize) -> Axis {
+        let max = if max.is_finite() { max.max(0.0) } else { 0.0 };
+        let (scale, prefix) = match self {
+            Self::Bytes | Self::BytesPerSec => binary_prefix(max),
+            Self::PerSec | Self::Count => decimal_prefix(max),
+            Self::Percent => (1.0, ""),
+        };
+        let step = round_step(max / scale, max_steps.max(1));
+        let steps = ((max / scale / step) * (1.0 - 1e-9)).ceil().max(1.0) as usize;
+        Axis { unit: self, scale, prefix, step: step * scale, steps }
+    }
+}
+
+/// A y axis: `steps` equal steps of `step` from zero, labelled in one prefix of the unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Axis {
+    unit: Unit,
+    /// What one label unit is worth (1024 for KiB, 1000 for k, 1 otherwise).
+    scale: f64,
+    prefix: &'static str,
+    pub step: f64,
+    pub steps: usize,
+}
+
+impl Axis {
+    pub fn top(&self) -> f64 {
+        self.step * self.steps as f64
+    }
+
+    /// The values the axis is labelled at, zero first.
+    pub fn ticks(&self) -> Vec<f64> {
+        (0..=self.steps).map(|k| self.step * k as f64).collect()
+    }
+
+    /// A tick's label, in the axis's prefix (`0.5 KiB/s`, `1.5k/s`, `40 %`).
+    pub fn label(&self, value: f64) -> String {
+        let number = short(value / self.scale);
+        match self.unit {
+            Unit::Percent => format!("{number} %"),
+            Unit::Bytes => format!("{number} {}", self.prefix),
+            Unit::BytesPerSec => format!("{number} {}/s", self.prefix),
+            Unit::PerSec => format!("{number}{}/s", self.prefix),
+            Unit::Count => format!("{number}{}", self.prefix),
+        }
+    }
+}
+
+/// The smallest of 1, 2 and 5 times a power of ten that covers `max` in at most `max_steps`
+/// steps (1 for nothing to show).
+pub fn round_step(max: f64, max_steps: usize) -> f64 {
+    if !(max.is_finite() && max > 0.0) {
+        return 1.0;
+    }
+    let rough = max / max_steps.max(1) as f64;
+    let power = 10f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|step| (max / step) * (1.0 - 1e-9) <= max_steps as f64)
+        .unwrap_or(10.0 * power)
+}
+
+/// The binary prefix `bytes` writes `max` in (B below 1 KiB).
+fn binary_prefix(max: f64) -> (f64, &'static str) {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut scale = 1.0;
+    let mut unit = 0;
+    while max >= scale * 1024.0 && unit < UNITS.len() - 1 {
+        scale *= 1024.0;
+        unit += 1;
+    }
+    (scale, UNITS[unit])
+}
+
+/// The decimal prefix `count` writes `max` in (none below 1000).
+fn decimal_prefix(max: f64) -> (f64, &'static str) {
+    match max {
+        v if v >= 1e9 => (1e9, "G"),
+        v if v >= 1e6 => (1e6, "M"),
+        v if v >= 1e3 => (1e3, "k"),
+        _ => (1.0, ""),
+    }
 }
 
 /// Up to three significant digits, no trailing zeros.
@@ -170,5 +257,50 @@ mod tests {
         assert_eq!(nice_ceiling_binary(1500.0), 2048.0);
         assert_eq!(nice_ceiling_binary(600.0), 1000.0);
         assert_eq!(Unit::BytesPerSec.axis_max(3.0 * 1024.0 * 1024.0), 5.0 * 1024.0 * 1024.0);
+    }
+
+    fn labels(unit: Unit, max: f64) -> Vec<String> {
+        let axis = unit.axis(max, 5);
+        axis.ticks().iter().map(|v| axis.label(*v)).collect()
+    }
+
+    #[test]
+    fn steps_are_one_two_or_five_times_a_power_of_ten() {
+        assert_eq!(round_step(0.0, 5), 1.0);
+        assert_eq!(round_step(f64::NAN, 5), 1.0);
+        assert_eq!(round_step(100.0, 5), 20.0);
+        assert_eq!(round_step(125.0, 5), 50.0);
+        assert_eq!(round_step(250.0, 5), 50.0);
+        assert_eq!(round_step(251.0, 5), 100.0);
+        assert_eq!(round_step(2.44, 5), 0.5);
+        assert_eq!(round_step(0.03, 5), 0.01);
+        assert_eq!(round_step(7.0, 4), 2.0);
+        for max in [0.013, 0.7, 1.0, 3.3, 9.99, 42.0, 99.0, 640.0, 1234.5, 98_765.0] {
+            for steps in 3..=6 {
+                let step = round_step(max, steps);
+                let mantissa = step / 10f64.powf((step.log10() + 1e-9).floor());
+                assert!([1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-9), "{max}: {step}");
+                assert!(max / step <= steps as f64 + 1e-9, "{max} in {steps} steps of {step}");
+                // The next smaller round step would need more steps than allowed.
+                let smaller = if (mantissa - 5.0).abs() < 1e-9 { step * 0.4 } else { step / 2.0 };
+                assert!(max / smaller > steps as f64, "{max}: {smaller} would do in {steps} steps");
+            }
+        }
+    }
+
+    #[test]
+    fn axis_labels_are_round_in_the_unit_shown() {
+        // 62.5/s steps were what a top of 250 in four parts gave.
+        assert_eq!(labels(Unit::PerSec, 240.0), ["0/s", "50/s", "100/s", "150/s", "200/s", "250/s"]);
+        assert_eq!(labels(Unit::PerSec, 12_500.0), ["0k/s", "5k/s", "10k/s", "15k/s"]);
+        assert_eq!(labels(Unit::Percent, 100.0), ["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"]);
+        // Bytes in one binary prefix: half-KiB steps, never 512 B or 640 B.
+        assert_eq!(labels(Unit::BytesPerSec, 2000.0), ["0 KiB/s", "0.5 KiB/s", "1 KiB/s", "1.5 KiB/s", "2 KiB/s"]);
+        assert_eq!(labels(Unit::BytesPerSec, 600.0), ["0 B/s", "200 B/s", "400 B/s", "600 B/s"]);
+        assert_eq!(labels(Unit::Bytes, 3.5 * 1024.0 * 1024.0), ["0 MiB", "1 MiB", "2 MiB", "3 MiB", "4 MiB"]);
+        assert_eq!(labels(Unit::Count, 0.0), ["0", "1"]);
+        assert_eq!(labels(Unit::Count, 3.0), ["0", "1", "2", "3"]);
+        let axis = Unit::BytesPerSec.axis(2000.0, 5);
+        assert_eq!((axis.step, axis.steps, axis.top()), (512.0, 4, 2048.0));
     }
 }
