@@ -10,7 +10,10 @@ use futures::StreamExt;
 use pulseboard::{
     jobs::{builtin::JobRegistry, confine, job::JobEnv},
     market::board::{parse_tick, valid_symbol},
-    server::direct::head::{parse_head, sniff, Head, Sniff},
+    server::direct::{
+        check::{check_head, Check, MAX_REQUEST_HEAD_BYTES},
+        head::{parse_head, sniff, Head, Sniff},
+    },
     streams::{
         hub::EventId,
         names::{EventType, TopicName, MAX_NAME_LEN, RESET_EVENT},
@@ -106,8 +109,20 @@ pub fn names(data: &[u8]) {
 }
 
 /// The direct path's head parser: never panics, takes only plain HTTP/1.1 GETs without a body,
-/// upgrade or expectation, and claims only the stream paths.
+/// upgrade or expectation, and claims only the stream paths. The first-head check never refuses
+/// what the direct path takes, and refuses only with a 4xx and a JSON message.
 pub fn request_head(data: &[u8]) {
+    match check_head(data) {
+        Check::NeedMore => assert!(data.len() < MAX_REQUEST_HEAD_BYTES),
+        Check::Http2 => assert!(data.starts_with(b"PRI * HTTP/2.0\r\n")),
+        Check::Passed(len) => assert!(len <= data.len()),
+        Check::Refused(refusal) => {
+            assert!([400, 414, 431].contains(&refusal.status.as_u16()), "{refusal:?}");
+            assert!(!matches!(parse_head(data), Head::Complete(_)), "refused a head the direct path takes");
+            let body: serde_json::Value = serde_json::from_str(&refusal.body()).expect("a JSON body");
+            assert!(!body["error"].as_str().unwrap_or_default().is_empty());
+        }
+    }
     if sniff(data) == Sniff::Stream {
         assert!(data.starts_with(b"GET /api/events?") || data.starts_with(b"GET /api/streams/"));
     }

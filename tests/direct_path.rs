@@ -105,11 +105,12 @@ async fn requests_the_direct_path_does_not_speak_are_answered_by_hyper() {
         }
     }
 
-    // A malformed request line gets hyper's 400.
+    // A malformed request line gets the 400 hyper would give, with a message.
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     socket.write_all(b"GET /api/events?topic=h\x01 HTTP/1.1\r\n\r\n").await.unwrap();
-    let answer = read_until(&mut socket, "\r\n").await;
+    let answer = read_until(&mut socket, "\"}").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("malformed request line"), "{answer}");
 
     // A stream asked for on a connection that served a page first: hyper keeps the connection
     // and answers the stream on it (the direct path only ever sees a connection's first request).

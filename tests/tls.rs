@@ -2,7 +2,8 @@
 //! clients we did not write (reqwest over rustls, hyper's HTTP/2 client over tokio-rustls).
 //! Pages and event streams over HTTP/1.1 (the direct path and hyper) and over HTTP/2 (100
 //! streams on one connection), the answer to plain HTTP on the TLS port, and the binary made
-//! ready by `pulseboard cert` and stopped by SIGTERM with streams open on every path.
+//! ready by `pulseboard cert` and stopped by SIGTERM with streams open on every path; the session
+//! cookie is `Secure` over TLS only.
 
 mod common;
 
@@ -189,6 +190,33 @@ async fn reqwest_picks_http2_by_alpn_and_plain_http_to_the_tls_port_is_refused_c
     let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let page = https_client(&cert, true).get(https(server.addr, "/healthz")).send().await.unwrap();
     assert_eq!(page.status(), 200);
+}
+
+/// The attributes of the session cookie a server sets on a first page, as `client` sees it.
+async fn session_cookie_attributes(client: &reqwest::Client, page: String) -> Vec<String> {
+    let response = client.get(page).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cookies: Vec<&str> =
+        response.headers().get_all("set-cookie").iter().map(|value| value.to_str().unwrap()).collect();
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.starts_with(&format!("{}=", pulseboard::session::COOKIE)))
+        .expect("a session cookie");
+    session.split(';').skip(1).map(|attribute| attribute.trim().to_ascii_lowercase()).collect()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_over_tls_and_not_over_plain_http() {
+    let (server, cert) = tls_server().await;
+    for http1_only in [true, false] {
+        let attributes = session_cookie_attributes(&https_client(&cert, http1_only), https(server.addr, "/")).await;
+        assert!(attributes.iter().any(|a| a == "secure"), "over TLS (http1 only: {http1_only}): {attributes:?}");
+        assert!(attributes.iter().any(|a| a == "httponly"), "{attributes:?}");
+    }
+    let plain = start_server(|_| {}).await;
+    let attributes = session_cookie_attributes(&client(), url(&plain, "/")).await;
+    assert!(!attributes.iter().any(|a| a == "secure"), "over plain HTTP: {attributes:?}");
+    assert!(attributes.iter().any(|a| a == "httponly"), "{attributes:?}");
 }
 
 /// The binary, started in an empty directory on a free port with `env`; waits for its line.

@@ -7,8 +7,12 @@
 //! counts every body byte written: the body is polled while a chunk is still being written, so
 //! a stream whose client stopped reading can still notice it owes too much and fail, and a
 //! failed stream's connection is reset. At most one chunk waits behind the one being written.
+//!
+//! A refused first head (`check`) is answered here too: its status, its JSON message, and
+//! `connection: close`.
 
 use super::{
+    check::Refusal,
     head::{encode_head, ChunkSize, Framing, LAST_CHUNK},
     transport::Stream,
 };
@@ -20,6 +24,9 @@ use http_body_util::BodyExt;
 use std::{io, net::SocketAddr, time::Duration};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tower::ServiceExt;
+
+/// How long a refused connection is read from after its answer before it is dropped.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 
 /// Answers `request` on `stream` (plain TCP or TLS) and closes the connection.
 pub async fn serve(mut stream: impl Stream, peer: SocketAddr, mut request: Request<()>, router: Router) {
@@ -58,6 +65,26 @@ pub async fn serve(mut stream: impl Stream, peer: SocketAddr, mut request: Reque
             }
             tracing::trace!("direct stream connection ended: {err}");
         }
+    }
+}
+
+/// Answers a refused request head with its status and JSON message, then closes: after reading
+/// what the client still sends (the rest of a flood, a body), so that the close is a clean end of
+/// stream and not a reset that could lose the answer.
+pub async fn refuse(mut stream: impl Stream, refusal: Refusal) {
+    tracing::debug!(status = %refusal.status, "refused a request head: {}", refusal.message);
+    let body = refusal.body();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let mut answer = encode_head(refusal.status, &headers, Framing::Length(body.len() as u64), &date);
+    answer.extend_from_slice(body.as_bytes());
+    if stream.write_all(&answer).await.is_ok() && stream.shutdown().await.is_ok() {
+        let mut scratch = [0u8; 4096];
+        let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+            while matches!(stream.read(&mut scratch).await, Ok(n) if n > 0) {}
+        })
+        .await;
     }
 }
 

@@ -13,7 +13,8 @@ static STREAM_TARGETS: LazyLock<[Vec<u8>; 2]> = LazyLock::new(|| {
     [format!("GET {EVENTS_PATH}?").into_bytes(), format!("GET {STREAM_FUNCTIONS_PREFIX}/").into_bytes()]
 });
 
-/// Most bytes a direct-path request head may have; larger heads go to hyper, which refuses them.
+/// Most bytes a direct-path request head may have; larger heads go to hyper (which takes them up
+/// to `check::MAX_REQUEST_HEAD_BYTES`).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Most header lines a direct-path request may have (more go to hyper).

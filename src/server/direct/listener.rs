@@ -1,10 +1,13 @@
 //! The listener `axum::serve` accepts from. Each new connection is made ready by its transport
-//! (plain TCP, or the TLS handshake), then its first request head is read here: an event-stream
-//! request is answered on the direct path, everything else (pages, server functions, publishing,
-//! anything odd) is handed to axum and hyper with the bytes already read put back in front of the
-//! stream. A connection that agreed on HTTP/2 by ALPN goes to hyper's HTTP/2 server at once.
+//! (plain TCP, or the TLS handshake), then its first request head is read and checked here
+//! (module `check`): a head hyper would refuse with a bare status is answered with that status
+//! and a JSON message; an event-stream request is answered on the direct path; everything else
+//! (pages, server functions, publishing, HTTP/2 with prior knowledge) is handed to axum and
+//! hyper with the bytes already read put back in front of the stream. A connection that agreed
+//! on HTTP/2 by ALPN goes to hyper's HTTP/2 server at once.
 
 use super::{
+    check::{check_head, Check, Refusal},
     conn,
     head::{parse_head, sniff, Head, Sniff, MAX_HEAD_BYTES},
     transport::{Accepted, Stream, Transport},
@@ -29,7 +32,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 /// A client has this long to send its first request head (slow-loris guard).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// First read size; a head that does not fit grows the buffer up to [`MAX_HEAD_BYTES`].
+/// First read size; a head that does not fit grows the buffer (up to the check's limit).
 const FIRST_READ: usize = 1024;
 
 /// Connections for hyper, in the order their first bytes arrived.
@@ -141,7 +144,17 @@ async fn accept_loop<T: Transport>(listener: TcpListener, connections: Connectio
     }
 }
 
-/// Reads the first request head and sends the connection down the right path.
+/// Where a connection's first request head sends it.
+enum Route {
+    /// An event stream the direct path answers.
+    Direct(Box<http::Request<()>>),
+    /// Everything else hyper serves.
+    Hyper,
+    /// A head hyper would refuse: answered here with a message.
+    Refuse(Refusal),
+}
+
+/// Reads and checks the first request head and sends the connection down the right path.
 /// A connection still sending its head when the server shuts down is closed; an answered stream
 /// ends when the hub ends it (the response then ends cleanly).
 async fn route<T: Transport>(mut socket: T::Stream, peer: SocketAddr, connections: Connections<T>) {
@@ -155,27 +168,34 @@ async fn route<T: Transport>(mut socket: T::Stream, peer: SocketAddr, connection
                 Ok(0) | Err(_) => return None,
                 Ok(_) => {}
             }
-            match sniff(&read) {
-                Sniff::NeedMore => continue,
-                Sniff::Other => return Some(Head::Unsupported),
-                Sniff::Stream => match parse_head(&read) {
-                    Head::Partial if read.len() < MAX_HEAD_BYTES => continue,
-                    Head::Partial => return Some(Head::Unsupported),
-                    decided => return Some(decided),
+            let route = match check_head(&read) {
+                Check::NeedMore => continue,
+                Check::Http2 => Route::Hyper,
+                Check::Refused(refusal) => Route::Refuse(refusal),
+                // Heads past the direct path's own bounds are hyper's, as are all but streams.
+                Check::Passed(len) if len > MAX_HEAD_BYTES || sniff(&read) != Sniff::Stream => Route::Hyper,
+                Check::Passed(_) => match parse_head(&read) {
+                    Head::Complete(request) => Route::Direct(request),
+                    Head::Partial | Head::Unsupported => Route::Hyper,
                 },
-            }
+            };
+            return Some(route);
         }
     });
-    let head = tokio::select! {
+    let route = tokio::select! {
         () = connections.shutdown.cancelled() => return,
-        head = reading => head,
+        route = reading => route,
     };
-    match head {
-        Ok(Some(Head::Complete(request))) => {
+    match route {
+        Ok(Some(Route::Direct(request))) => {
             drop(read);
             conn::serve(socket, peer, *request, connections.router).await;
         }
-        Ok(Some(_)) => {
+        Ok(Some(Route::Refuse(refusal))) => {
+            drop(read);
+            conn::refuse(socket, refusal).await;
+        }
+        Ok(Some(Route::Hyper)) => {
             // As on the direct path: what a slow reader has not taken stays in the hub.
             socket.prepare_for_events();
             let connection = Prefixed { prefix: read.freeze(), socket, meter: SocketMeter::new() };

@@ -11,10 +11,14 @@
 //! one chunk per body frame, with `connection: close`; every other connection is handed to axum
 //! and hyper unchanged.
 //!
+//! The same first read checks every connection's first request head as hyper would (`check`), so
+//! a head hyper would refuse with a bare status gets that status and a JSON message instead.
+//!
 //! The path is written once for any [`Transport`]: plain TCP ([`Plain`]) or TLS (the server's
 //! `tls` module), where the connection is first made ready by the handshake and a connection
 //! that agreed on HTTP/2 goes to hyper whole.
 
+pub mod check;
 mod conn;
 pub mod head;
 mod listener;
