@@ -1,7 +1,8 @@
 //! One topic's events: the snapshot, then live events at the end, like a log.
 //!
-//! The list sits in a box of its own that follows its tail (the newest event stays in sight)
-//! unless the reader scrolled up to read; scrolling back to the bottom follows again. Pause
+//! The list sits in a box of its own, scrolled to its tail when it opens, and left where the
+//! reader scrolled to. (The effect below also means to keep a box at its bottom there as events
+//! arrive; end2end finds it does not yet, so that is not promised.) Pause
 //! keeps the stream open and holds what arrives ([`EventLog`]): the count shows on the button's
 //! line, and Resume puts the held events where they belong.
 
