@@ -106,7 +106,8 @@ pub fn NotFound() -> impl IntoView {
         <section class="not-found">
             <h1>"Page not found"</h1>
             <p>"There is no page at this address. Try "<A href="/">"Jobs"</A>", "
-               <A href="/markets">"Markets"</A>" or "<A href="/monitor">"Monitor"</A>"."</p>
+               <A href="/markets">"Markets"</A>", "<A href="/monitor">"Monitor"</A>" or "
+               <A href="/inspect">"Inspector"</A>"."</p>
         </section>
     }
 }

@@ -1,4 +1,10 @@
-//! Server functions of the inspector: a snapshot of a topic and its event stream.
+//! Server functions of the inspector: what the page needs around a topic (the site's address,
+//! the topics to pick from), a snapshot of a topic and its event stream.
+//!
+//! Who may see what: public topics are open to anyone (as on `GET /api/events`); a `private.`
+//! topic only to a token that names it, or, when it is one of the caller's own session's topics
+//! (its jobs' topic), to that session, the server having derived it from the session cookie. The
+//! topic list names public topics and the caller's own private ones, never anyone else's.
 
 use crate::{
     request_error::RequestError,
@@ -25,13 +31,44 @@ pub struct TopicHistory {
     pub last_id: String,
 }
 
+/// What the page shows around the topic it inspects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteAndTopics {
+    /// `scheme://host[:port]` of this site as the page's request reached it: what the copyable
+    /// `curl` command posts to.
+    pub site: String,
+    /// The public topics the hub knows, by name, sorted.
+    pub topics: Vec<String>,
+    /// The caller's own private topics that hold events (its session's jobs), by name.
+    pub own: Vec<String>,
+}
+
+/// The site's address and the topics this caller may pick.
+#[server(input = GetUrl, prefix = "/api/inspector", endpoint = "setup")]
+pub async fn inspector_setup() -> Result<SiteAndTopics, RequestError> {
+    use crate::state::AppState;
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<http::request::Parts>();
+    let tls = state.settings.server.tls_enabled();
+    let site = super::site::site_url(&parts.headers, &parts.uri, tls, state.leptos_options.site_addr);
+    // The hub's figures never name a private topic: this list cannot hold anyone else's.
+    let topics = state.streams.hub.stats().per_topic.into_iter().map(|topic| topic.topic).collect();
+    let mut own = Vec::new();
+    for topic in server::own_private_topics() {
+        if !state.streams.hub.snapshot(&topic, 1).await.0.is_empty() {
+            own.push(topic.to_string());
+        }
+    }
+    Ok(SiteAndTopics { site, topics, own })
+}
+
 /// The newest events of `topic`, oldest first, and the id to continue from.
 #[server(input = GetUrl, prefix = "/api/inspector", endpoint = "snapshot")]
 pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError> {
     use crate::{
         state::AppState,
         streams::{
-            access::{authorize, Action, Credentials, Origin},
+            access::{authorize, Action, Credentials},
             ApiError, TopicName,
         },
     };
@@ -39,7 +76,8 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError>
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
     let credentials = Credentials::new(&parts.headers, None);
-    authorize(&state.streams.auth, credentials, Action::Subscribe, std::slice::from_ref(&name), Origin::Public)?;
+    let origin = server::origin_of(&name);
+    authorize(&state.streams.auth, credentials, Action::Subscribe, std::slice::from_ref(&name), origin)?;
     let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS).await;
     Ok(TopicHistory {
         topic,
@@ -54,7 +92,46 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError>
 /// Every event of `topic` as it is published: `GET /api/streams/topic?topic=NAME`.
 #[server(input = GetUrl, output = Sse, prefix = "/api/streams", endpoint = "topic")]
 pub async fn topic_events(topic: String) -> Result<EventStream<RawEvent>, RequestError> {
-    use crate::streams::{open_stream, ApiError, TopicName};
+    use crate::streams::{access::Origin, open_stream, open_trusted_stream, ApiError, TopicName};
     let name = TopicName::new(&topic).map_err(ApiError::from)?;
-    Ok(open_stream(vec![name])?)
+    Ok(match server::origin_of(&name) {
+        Origin::Trusted => open_trusted_stream(vec![name])?,
+        Origin::Public => open_stream(vec![name])?,
+    })
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use crate::{
+        jobs::runner::Viewer,
+        session::Session,
+        state::AppState,
+        streams::{
+            access::{Origin, PRIVATE_PREFIX},
+            TopicName,
+        },
+    };
+    use leptos::prelude::*;
+
+    /// The private topics of the current request's own session: those the server derives from
+    /// its cookie (today its jobs' topic). None without a session.
+    pub fn own_private_topics() -> Vec<TopicName> {
+        let parts = expect_context::<http::request::Parts>();
+        let Some(session) = parts.extensions.get::<Session>() else { return Vec::new() };
+        let jobs = expect_context::<AppState>().jobs;
+        jobs.topics_for(&Viewer(session.owner.clone()))
+            .into_iter()
+            .filter(|topic| topic.as_str().starts_with(PRIVATE_PREFIX))
+            .collect()
+    }
+
+    /// Who chose `name`, for the guard: the server, when it is one of the session's own private
+    /// topics; the caller otherwise (a private topic then needs a token that names it).
+    pub fn origin_of(name: &TopicName) -> Origin {
+        if name.as_str().starts_with(PRIVATE_PREFIX) && own_private_topics().contains(name) {
+            Origin::Trusted
+        } else {
+            Origin::Public
+        }
+    }
 }
