@@ -78,7 +78,14 @@ mod tests {
     use super::*;
 
     fn settings(external_silence_secs: u64) -> JobsSettings {
-        JobsSettings { workers: 2, files_root: ".".into(), max_per_session: 20, max_total: 200, claim_timeout_secs: 15, external_silence_secs }
+        JobsSettings {
+            workers: 2,
+            files_root: ".".into(),
+            max_per_session: 20,
+            max_total: 200,
+            claim_timeout_secs: 15,
+            external_silence_secs,
+        }
     }
 
     #[test]
