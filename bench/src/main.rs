@@ -319,7 +319,8 @@ fn pulseboard_exe(bench_exe: &Path, given: Option<PathBuf>, needed: bool) -> Res
             path.display()
         )));
     }
-    Ok(path)
+    // The servers run in their own working directory: a relative path must not change meaning.
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
 async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
