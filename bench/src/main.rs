@@ -21,6 +21,8 @@ mod error;
 mod exchange;
 mod fdlimit;
 mod http1;
+mod hubs;
+mod hubs_report;
 mod market;
 mod market_report;
 mod market_results;
@@ -28,6 +30,8 @@ mod metrics;
 mod procstat;
 mod publisher;
 mod quotes;
+mod redis_info;
+mod redis_proc;
 mod reference;
 mod report;
 mod scenario;
@@ -68,6 +72,9 @@ enum Command {
     Slow(slow::SlowArgs),
     /// Server memory per idle stream over TLS (HTTP/1.1 and HTTP/2) against plain HTTP.
     Tls(TlsArgs),
+    /// The embedded hub against the Redis hub (one instance, and two sharing one Redis), in one
+    /// run: throughput, latency, CPU of every process and Redis commands per published event.
+    Hubs(HubsArgs),
     /// Serve the reference server (the `run` command starts this itself).
     Reference {
         /// Listen address; must be on 127.0.0.1 (port 0: any free port).
@@ -204,6 +211,55 @@ struct TlsArgs {
     work_dir: PathBuf,
 }
 
+#[derive(clap::Args, Debug)]
+struct HubsArgs {
+    /// Subscriber counts; every mode runs at each (at most 10000).
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    subscribers: Vec<u32>,
+    /// Publish rates in events per second, one step each (far above what is delivered: the
+    /// saturation throughput).
+    #[arg(long, value_delimiter = ',', default_value = "1000", value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    rates: Vec<u32>,
+    /// Modes, in order, for each subscriber count: `embedded` (in-process hub), `redis` (one
+    /// instance on Redis), `redis-2` (two instances on one Redis, subscribers split, one publisher).
+    #[arg(long, value_delimiter = ',', default_value = "embedded,redis,redis-2")]
+    modes: Vec<hubs::Mode>,
+    /// Seconds of publishing per step.
+    #[arg(long, default_value_t = 2.0)]
+    step_secs: f64,
+    /// Most seconds to wait after a step for the last deliveries.
+    #[arg(long, default_value_t = 120.0)]
+    drain_secs: f64,
+    /// Seconds to wait after connecting before publishing.
+    #[arg(long, default_value_t = 2.0)]
+    settle_secs: f64,
+    /// Bytes of padding in each payload (the payload is ~40 bytes without).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(0..=16_384))]
+    payload_pad: u32,
+    /// Keep-alive connections the publisher spreads its requests over.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    publish_connections: u32,
+    /// Subscriptions being opened at once.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    connect_concurrency: u32,
+    /// Events each instance (and Redis, per topic) keeps; must cover one step.
+    #[arg(long, default_value_t = 65536, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    buffer_events: u32,
+    /// The pulseboard server binary (default: `pulseboard` next to this executable).
+    #[arg(long)]
+    pulseboard: Option<PathBuf>,
+    /// A second pulseboard binary (e.g. an older build): every Redis mode runs with it first,
+    /// labelled `before`, then with `--pulseboard`, labelled `after`.
+    #[arg(long)]
+    before: Option<PathBuf>,
+    /// The redis-server binary (default: `redis-server` on PATH).
+    #[arg(long)]
+    redis_server: Option<PathBuf>,
+    /// Working directory (instances' data dirs and Redis's directory go inside).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pulseboard-bench-hubs"))]
+    work_dir: PathBuf,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum ServerArg {
     Reference,
@@ -233,6 +289,7 @@ fn main() -> ExitCode {
         Command::Market(args) => runtime.block_on(market(args, soft_limit)),
         Command::Slow(args) => runtime.block_on(slow::command(args, soft_limit)),
         Command::Tls(args) => runtime.block_on(tls(args, soft_limit)),
+        Command::Hubs(args) => runtime.block_on(hubs(args, soft_limit)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -262,7 +319,8 @@ fn pulseboard_exe(bench_exe: &Path, given: Option<PathBuf>, needed: bool) -> Res
             path.display()
         )));
     }
-    Ok(path)
+    // The servers run in their own working directory: a relative path must not change meaning.
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
 async fn market(args: MarketArgs, soft_limit: u64) -> Result<(), BenchError> {
@@ -342,6 +400,62 @@ async fn tls(args: TlsArgs, soft_limit: u64) -> Result<(), BenchError> {
     };
     let results = tls_idle::run(&launch, &plan).await?;
     println!("{}", tls_idle::markdown(&results));
+    Ok(())
+}
+
+async fn hubs(args: HubsArgs, soft_limit: u64) -> Result<(), BenchError> {
+    let max_subscribers = args.subscribers.iter().copied().max().unwrap_or(0) as usize;
+    fdlimit::check(max_subscribers, soft_limit)?;
+    let bench_exe = std::env::current_exe().map_err(|e| BenchError::Io("finding this executable", e))?;
+    let current = pulseboard_exe(&bench_exe, args.pulseboard, true)?;
+    let binaries = match args.before {
+        Some(before) => {
+            let before = pulseboard_exe(&bench_exe, Some(before), true)?;
+            vec![("before".to_string(), before), ("after".to_string(), current.clone())]
+        }
+        None => vec![("current".to_string(), current.clone())],
+    };
+    let plan = hubs::HubPlan {
+        subscribers: args.subscribers.iter().map(|&n| n as usize).collect(),
+        rates: args.rates,
+        modes: args.modes,
+        binaries,
+        redis_exe: redis_proc::exe(args.redis_server),
+        step: secs("step-secs", args.step_secs, 60.0)?,
+        drain: secs("drain-secs", args.drain_secs, 300.0)?,
+        settle: secs("settle-secs", args.settle_secs, 60.0)?,
+        payload_pad: args.payload_pad as usize,
+        publish_connections: args.publish_connections as usize,
+        connect_concurrency: args.connect_concurrency as usize,
+        topic: "bench".into(),
+    };
+    for &rate in &plan.rates {
+        let events = plan.events_per_step(rate);
+        if events > MAX_EVENTS_PER_STEP || events > u64::from(args.buffer_events) {
+            return Err(BenchError::BadArgument(format!(
+                "rate {rate}/s for {}s is {events} events; at most {MAX_EVENTS_PER_STEP} and at most \
+                 --buffer-events {} per step",
+                args.step_secs, args.buffer_events
+            )));
+        }
+    }
+    let launch = Launch {
+        bench_exe,
+        pulseboard_exe: current,
+        buffer_events: args.buffer_events as usize,
+        pulseboard_env: [
+            vec![
+                ("PULSEBOARD_HISTORY_EVENTS".into(), args.buffer_events.to_string()),
+                ("PULSEBOARD_HISTORY_SECS".into(), "3600".into()),
+                ("PULSEBOARD_MARKET_TICKS_PER_SECOND".into(), "0".into()),
+            ],
+            unlimited_env(),
+        ]
+        .concat(),
+        work_dir: args.work_dir.clone(),
+    };
+    let results = hubs::run(&launch, &plan, &args.work_dir).await?;
+    println!("{}", hubs_report::markdown(&results));
     Ok(())
 }
 

@@ -12,7 +12,9 @@
 //!
 //! History is trimmed exactly (`MAXLEN n`, `MINID`), not approximately (`~`): one event is
 //! evicted per publish at most, which costs little, and the documented bounds stay the bounds a
-//! resume is judged by. A topic's stream key expires after `history-secs` without a publish (all
+//! resume is judged by. Publish costs Redis 7 calls (the script, `TIME`, `MGET` of the two last
+//! ids, `XADD` with its count bound, `XTRIM MINID`, `PEXPIRE`, `MSET` of both last ids), 8 for a
+//! data set's first event (`since`), whatever the number of subscribers (BENCHMARKS.md, "Redis"). A topic's stream key expires after `history-secs` without a publish (all
 //! its events would be older than the age bound anyway); a small key per topic keeps its last id.
 //!
 //! How a gap is seen: Redis does not record what trimming removed, so each entry carries `p`,
@@ -30,7 +32,8 @@ pub(super) fn publish() -> Script {
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local seq = 0
-local last = redis.call('GET', KEYS[2])
+local got = redis.call('MGET', KEYS[2], KEYS[4])
+local last = got[1]
 if last then
   local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
   lms = tonumber(lms)
@@ -44,13 +47,14 @@ if last then
   end
 end
 local id = string.format('%.0f-%.0f', ms, seq)
-local prev = redis.call('GET', KEYS[4]) or '0-0'
+local prev = got[2] or '0-0'
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], id, 't', ARGV[3], 'd', ARGV[4], 'p', prev)
 redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f', ms - tonumber(ARGV[2])))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[4], id)
-redis.call('SET', KEYS[2], id)
-redis.call('SET', KEYS[3], id, 'NX')
+redis.call('MSET', KEYS[4], id, KEYS[2], id)
+if not last then
+  redis.call('SET', KEYS[3], id, 'NX')
+end
 return id
 ",
     )
