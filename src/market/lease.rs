@@ -23,6 +23,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
     Client, Script,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -71,7 +72,11 @@ pub struct Lease {
     /// Set while held: until when (see [`valid_until`]).
     until: Mutex<Option<Instant>>,
     /// Whether held, as the loop last saw it: what a task waits on to start or stop leading.
+    /// Sent to only while `until` is locked, so it changes in the order `until` does.
     changes: watch::Sender<bool>,
+    /// Set (under the `until` lock) by [`Lease::release`]: an answer to a renewal sent before the
+    /// release must not make the lease held again.
+    released: AtomicBool,
 }
 
 impl Lease {
@@ -92,6 +97,7 @@ impl Lease {
             commands,
             until: Mutex::new(None),
             changes: watch::Sender::new(false),
+            released: AtomicBool::new(false),
         }))
     }
 
@@ -128,10 +134,18 @@ impl Lease {
 
     /// One acquire (not held) or renew (held), and what follows from its answer.
     async fn attempt(&self) {
+        if self.released.load(Ordering::SeqCst) {
+            return;
+        }
         let holding = self.until.lock().is_some();
         let sent = Instant::now();
         let answer = if holding { self.renew().await } else { self.acquire().await };
         let mut until = self.until.lock();
+        if self.released.load(Ordering::SeqCst) {
+            *until = None;
+            self.changes.send_replace(false);
+            return;
+        }
         match answer {
             Ok(true) => *until = Some(valid_until(sent, self.timings.ttl)),
             Ok(false) => {
@@ -153,8 +167,8 @@ impl Lease {
         if !now_held {
             *until = None;
         }
-        drop(until);
         let was = self.changes.send_replace(now_held);
+        drop(until);
         if now_held && !was {
             tracing::info!(key = %self.key, token = %self.token, "lease acquired: this instance leads");
         }
@@ -185,8 +199,12 @@ impl Lease {
     /// Gives the lease up if this instance holds it (the key is deleted only if it holds this
     /// instance's token), so another instance takes over at its next try.
     pub async fn release(&self) {
-        let was_held = self.until.lock().take().is_some();
-        self.changes.send_replace(false);
+        let was_held = {
+            let mut until = self.until.lock();
+            self.released.store(true, Ordering::SeqCst);
+            self.changes.send_replace(false);
+            until.take().is_some()
+        };
         let script = release_script();
         let (key, token) = (&self.key, &self.token);
         let released = self
