@@ -294,7 +294,9 @@ async fn an_instance_killed_mid_job_leaves_the_job_interrupted_and_retryable() {
     let killed = Instant::now();
     let interrupted = job_event(&mut watched, id, "interrupted").await;
     assert!(interrupted["error"].as_str().unwrap().contains("stopped answering"), "{interrupted}");
-    assert!(killed.elapsed() >= claim, "interrupted before the claim timeout");
+    // The entry's idle time counts from A's last renewal, which comes every third of the claim
+    // timeout: up to a third of it passed before the kill.
+    assert!(killed.elapsed() >= claim / 2, "interrupted long before the claim timeout");
     assert_eq!(b.state(&me, id).await, "interrupted");
 
     let response = post_form(&b.url("/api/jobs/retry"), &me, &format!("id={id}")).await;
