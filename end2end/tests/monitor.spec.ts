@@ -155,6 +155,8 @@ test('hovering a chart reads out the time and each value under the pointer', asy
   const events = chart(page, 'Events');
   await expect(readout(page, 'Events')).toBeHidden();
   const plot = events.locator('.plot');
+  // The pointer can only be over what is in the viewport.
+  await plot.scrollIntoViewIfNeeded();
   const box = (await plot.boundingBox())!;
   // Near the right end: the newest points.
   await page.mouse.move(box.x + box.width * 0.97, box.y + box.height / 2);
@@ -170,6 +172,7 @@ test('hovering a chart reads out the time and each value under the pointer', asy
   await expect(out.locator('.readout-time')).not.toHaveText(nearEnd!);
   await expect(out.locator('.readout-time')).toHaveText(/ · (\d+ min )?\d+ s ago$|· \d+ min ago$/);
   // Percent charts read out in percent.
+  await chart(page, 'CPU').locator('.plot').scrollIntoViewIfNeeded();
   const cpuBox = (await chart(page, 'CPU').locator('.plot').boundingBox())!;
   await page.mouse.move(cpuBox.x + cpuBox.width * 0.97, cpuBox.y + cpuBox.height / 2);
   await expect(readout(page, 'CPU').locator('li[data-series="total"] .value')).toHaveText(/^\d+(\.\d+)? %$/);
