@@ -8,13 +8,23 @@ function base64url(text: string): string {
   return Buffer.from(text).toString('base64url');
 }
 
-/// An HS256 token that may publish to `patterns` for an hour.
-export function publishToken(patterns: string[] = ['*']): string {
+/// An HS256 token with these grants, for an hour.
+function signedToken(grants: { publish?: string[]; subscribe?: string[] }): string {
   const now = Math.floor(Date.now() / 1000);
   const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const claims = base64url(JSON.stringify({ pulseboard: { publish: patterns }, iat: now, exp: now + 3600 }));
+  const claims = base64url(JSON.stringify({ pulseboard: grants, iat: now, exp: now + 3600 }));
   const signature = createHmac('sha256', E2E_JWT_SECRET).update(`${header}.${claims}`).digest('base64url');
   return `${header}.${claims}.${signature}`;
+}
+
+/// An HS256 token that may publish to `patterns` for an hour.
+export function publishToken(patterns: string[] = ['*']): string {
+  return signedToken({ publish: patterns });
+}
+
+/// An HS256 token that may subscribe to `patterns` for an hour.
+export function subscribeToken(patterns: string[] = ['*']): string {
+  return signedToken({ subscribe: patterns });
 }
 
 /// Request headers that carry a publish token.
