@@ -125,7 +125,13 @@ impl HubScenario {
 }
 
 /// Every mode for every subscriber count, in order; `launch` has the settings all share.
-pub async fn run(launch: &Launch, plan: &HubPlan, work_dir: &std::path::Path) -> Result<Vec<HubScenario>, BenchError> {
+/// `finished` hears of each scenario as it ends (the caller prints its progress).
+pub async fn run(
+    launch: &Launch,
+    plan: &HubPlan,
+    work_dir: &std::path::Path,
+    finished: impl Fn(&HubScenario),
+) -> Result<Vec<HubScenario>, BenchError> {
     let mut results = Vec::new();
     for &subscribers in &plan.subscribers {
         for &mode in &plan.modes {
@@ -133,9 +139,7 @@ pub async fn run(launch: &Launch, plan: &HubPlan, work_dir: &std::path::Path) ->
                 if mode == Mode::Embedded { &plan.binaries[plan.binaries.len() - 1..] } else { &plan.binaries };
             for (label, exe) in binaries {
                 let scenario = scenario(launch, plan, work_dir, mode, label, exe, subscribers).await?;
-                for line in crate::hubs_report::progress(&scenario) {
-                    eprintln!("{line}");
-                }
+                finished(&scenario);
                 results.push(scenario);
                 // Let the closed sockets settle before the next processes.
                 tokio::time::sleep(Duration::from_secs(1)).await;

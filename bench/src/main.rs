@@ -454,7 +454,12 @@ async fn hubs(args: HubsArgs, soft_limit: u64) -> Result<(), BenchError> {
         .concat(),
         work_dir: args.work_dir.clone(),
     };
-    let results = hubs::run(&launch, &plan, &args.work_dir).await?;
+    let results = hubs::run(&launch, &plan, &args.work_dir, |scenario| {
+        for line in hubs_report::progress(scenario) {
+            eprintln!("{line}");
+        }
+    })
+    .await?;
     println!("{}", hubs_report::markdown(&results));
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! the time and each shown series' value there in the chart's unit, as text in the page (a live
 //! region), not only drawn. The arithmetic is in `readout`.
 
-use super::{level::Thresholds, readout, units::Unit};
+use super::{level::Thresholds, readout, series::Series, units::Unit};
 use leptos::prelude::*;
 
 const WIDTH: f64 = 640.0;
@@ -19,17 +19,6 @@ const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
 /// Most steps of the y axis (each 1, 2 or 5 times a power of ten in the unit shown).
 const Y_STEPS: usize = 5;
-
-/// One line: `(unix ms, value)` pairs, oldest first. `class` styles it (`series-1`, ...).
-/// `current` is what the legend shows (e.g. the newest sample, where the points are averages);
-/// without it, the newest point.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    pub label: &'static str,
-    pub class: &'static str,
-    pub points: Vec<(i64, f64)>,
-    pub current: Option<f64>,
-}
 
 /// Where the x axis is labelled: whole minutes or hours back from the end.
 pub fn x_ticks(span_ms: i64) -> Vec<i64> {

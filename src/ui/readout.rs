@@ -2,7 +2,7 @@
 //! key lands on, each series' value there, and how its time is written. Pure functions, so the
 //! chart's interaction is tested without a browser.
 
-use super::{chart::Series, units};
+use super::{series::Series, units};
 
 /// The time under a pointer at `fraction` (0 at the plot's left edge, 1 at its right) of a plot
 /// showing `span_ms` up to `end_ms`, snapped to the nearest point of the shown series.
