@@ -12,10 +12,7 @@ use std::{
     process::Stdio,
     time::{Duration, Instant},
 };
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 /// A `pulseboard` process listening on a free port.
 struct Process {
@@ -51,24 +48,8 @@ impl Process {
             .env("PULSEBOARD_DATA_DIR", data_dir)
             .env("PULSEBOARD_JWT_SECRET", common::TEST_SECRET)
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the pulseboard binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(addr) = line.strip_prefix("pulseboard listening on http://") {
-                    return addr.parse::<SocketAddr>().expect("an address");
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .expect("the server listens within 30 s");
-        // Keep reading stdout so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .stderr(Stdio::inherit());
+        let (child, addr) = spawn_listening(&mut command).await;
         let server = Self { child, addr };
         server.wait_until_sigterm_is_caught().await;
         server

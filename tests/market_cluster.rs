@@ -18,10 +18,7 @@ use std::{
     process::Stdio,
     time::{Duration, Instant},
 };
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 const LEASE_KEY: &str = "pulseboard:lease:market-feed";
 
@@ -61,23 +58,8 @@ impl Instance {
             .env("PULSEBOARD_MARKET_SESSION_SECS", "600")
             .env("PULSEBOARD_HISTORY_EVENTS", "5000")
             .env("RUST_LOG", "warn,pulseboard::market=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the pulseboard binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(addr) = line.strip_prefix("pulseboard listening on http://") {
-                    return addr.parse::<SocketAddr>().expect("an address");
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .expect("the server listens within 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .stderr(Stdio::inherit());
+        let (child, addr) = spawn_listening(&mut command).await;
         Self { child, addr }
     }
 

@@ -18,10 +18,7 @@ use std::{
     process::Stdio,
     time::{Duration, Instant},
 };
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 /// A Redis for the test, or `None` (with a message) where redis-server is not installed. CI
 /// installs it, so there the test fails instead of skipping.
@@ -73,23 +70,8 @@ impl Instance {
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("PULSEBOARD_JWT_SECRET", common::TEST_SECRET)
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the pulseboard binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(addr) = line.strip_prefix("pulseboard listening on http://") {
-                    return addr.parse::<SocketAddr>().expect("an address");
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .expect("the server listens within 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .stderr(Stdio::inherit());
+        let (child, addr) = spawn_listening(&mut command).await;
         let instance = Self { child, addr };
         let deadline = Instant::now() + Duration::from_secs(20);
         while client().get(instance.url("/readyz")).send().await.map(|r| r.status().as_u16()).unwrap_or(0) != 200 {

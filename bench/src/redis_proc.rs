@@ -89,19 +89,7 @@ impl RedisProcess {
 
     /// SIGTERM (with no persistence configured, Redis exits at once), then SIGKILL after 10 s.
     pub async fn stop(mut self) {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::server_proc::terminate(&mut self.child, self.pid).await;
     }
 }
 

@@ -174,20 +174,25 @@ fn mint_publish_token(launch: &Launch) -> Result<String, BenchError> {
 impl ServerProcess {
     /// SIGTERM, then SIGKILL if it has not exited within 10 s.
     pub async fn stop(mut self) {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        terminate(&mut self.child, self.pid).await;
     }
+}
+
+/// SIGTERM to a child process of ours, then SIGKILL if it has not exited within 10 s.
+pub async fn terminate(child: &mut std::process::Child, pid: u32) {
+    // SAFETY: signalling our own child by its pid.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for ServerProcess {

@@ -276,3 +276,25 @@ pub async fn post_form(url: &str, session: &str, form: &str) -> reqwest::Respons
         .await
         .unwrap()
 }
+
+/// Starts `command` (the real `pulseboard` binary, configured by the caller) with stdout piped
+/// and killed on drop, and waits up to 30 s for its "listening" line. Stdout is read on
+/// afterwards, so the process never blocks on a full pipe.
+pub async fn spawn_listening(command: &mut tokio::process::Command) -> (tokio::process::Child, std::net::SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).kill_on_drop(true);
+    let mut child = command.spawn().expect("the pulseboard binary starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(addr) = line.strip_prefix("pulseboard listening on http://") {
+                return addr.parse().expect("an address");
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server listens within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
