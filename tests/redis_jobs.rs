@@ -2,7 +2,8 @@
 //! (`hub = "redis://..."`). A job started on A is watched and cancelled on B with A's cookie;
 //! job ids are unique and bad ids get the same answers on both; an instance killed (SIGKILL)
 //! mid-job leaves its job interrupted after the claim timeout, and it can be retried; with Redis
-//! gone, starting a job answers 503 quickly.
+//! gone, starting a job answers 503 quickly. An external job reported to both instances in turn
+//! has a rate and an ETA, and fails once, on every page, when its producer goes silent.
 
 mod common;
 #[path = "common/redis.rs"]
@@ -41,13 +42,18 @@ impl Instance {
     /// Starts the binary with `hub` on `redis`, a claim timeout of `claim_secs` and a data
     /// directory of its own; waits until it listens and `/readyz` answers 200.
     async fn start(redis: &RedisServer, claim_secs: u64) -> Self {
+        Self::start_with(redis, claim_secs, "").await
+    }
+
+    /// [`Instance::start`], with `more` lines of `[pulseboard]` settings.
+    async fn start_with(redis: &RedisServer, claim_secs: u64, more: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir").keep();
         let config = dir.join("pulseboard.toml");
         std::fs::write(
             &config,
             format!(
                 "[pulseboard]\nmarket-ticks-per-second = 0\nhub = \"{}\"\njobs-claim-timeout-secs = {claim_secs}\n\
-                 jobs-workers = 2\ndata-dir = \"{}\"\n",
+                 jobs-workers = 2\ndata-dir = \"{}\"\n{more}",
                 redis.url(),
                 dir.join("data").display()
             ),
@@ -316,4 +322,92 @@ async fn with_redis_gone_starting_a_job_answers_503_with_a_message_quickly() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     a.wait_state(&me, id, "succeeded", Duration::from_secs(20)).await;
+}
+
+/// An external producer's report to `instance`: status and body.
+async fn report(instance: &Instance, id: i64, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let response = client()
+        .post(instance.url(&format!("/api/jobs/external/{id}/progress")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn an_external_job_reported_to_both_instances_has_a_rate_and_fails_once_when_its_producer_goes_silent() {
+    let Some(redis) = redis().await else { return };
+    let silence = "jobs-external-silence-secs = 2\n";
+    let a = Instance::start_with(&redis, 15, silence).await;
+    let b = Instance::start_with(&redis, 15, silence).await;
+    let (_, mut on_a) = subscribe(&a.url("/api/events?topic=jobs.shared"), None).await;
+    let created: serde_json::Value = client()
+        .post(a.url("/api/jobs/external"))
+        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
+        .json(&serde_json::json!({"label": "CI #7", "total": 1000, "unit": "tests"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, token) = (created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_string());
+
+    // Reports alternate between the instances, 10 units every 250 ms: about 40 per second.
+    let mut job = serde_json::Value::Null;
+    for round in 1..=8u64 {
+        let to = if round % 2 == 0 { &a } else { &b };
+        let (status, body) = report(to, id, &token, serde_json::json!({"done": round * 10})).await;
+        assert_eq!((status, body["state"].as_str()), (200, Some("running")), "report {round}: {body}");
+        job = body;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let rate = job["progress"]["per_second"].as_f64().unwrap_or_else(|| panic!("no rate after 8 reports: {job}"));
+    assert!((15.0..=60.0).contains(&rate), "about 40 tests/s reported, the rate says {rate}: {job}");
+    assert!(job["progress"]["eta_secs"].as_f64().is_some_and(|eta| eta > 0.0), "no ETA: {job}");
+    assert!(job["started_ms"].is_i64() && job["started_ms"] == job["created_ms"], "it runs from its creation: {job}");
+
+    // Then the producer goes silent: the job fails, read back on either instance.
+    let stopped = Instant::now();
+    let failed = loop {
+        let read = client().get(b.url(&format!("/api/jobs/external/{id}"))).send().await.unwrap();
+        let read: serde_json::Value = read.json().await.unwrap();
+        if read["state"] != "running" {
+            break read;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(10), "still running 10 s after its producer went silent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(stopped.elapsed() >= Duration::from_millis(1500), "failed before the silence allowed: {failed}");
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap_or_default().starts_with("producer went silent"), "{failed}");
+    assert_eq!(failed["progress"]["done"], 80, "its progress is kept");
+    for instance in [&a, &b] {
+        let (status, refused) = report(instance, id, &token, serde_json::json!({"done": 90})).await;
+        assert_eq!(status, 409, "a late report: {refused}");
+    }
+
+    // Both instances' watches saw it silent; the failure went out once (read on 3 s past it).
+    let (mut failures, mut reasons) = (0, 0);
+    let mut until = tokio::time::Instant::now() + Duration::from_secs(15);
+    while let Ok(event) = tokio::time::timeout_at(until, on_a.next()).await {
+        let event = event.expect("the stream stays open");
+        let data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        match event.event.as_str() {
+            "job" if data["job"]["id"] == id && data["job"]["state"] == "failed" => {
+                failures += 1;
+                until = until.min(tokio::time::Instant::now() + Duration::from_secs(3));
+            }
+            "log" if data["id"] == id => {
+                let says_why = |line: &&serde_json::Value| {
+                    line["text"].as_str().unwrap_or_default().starts_with("producer went silent")
+                };
+                reasons += data["lines"].as_array().unwrap().iter().filter(says_why).count();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((failures, reasons), (1, 1), "one failed event and one log line saying why");
 }

@@ -15,6 +15,12 @@ impl RateMeter {
         Self { tau: tau_secs.max(0.001), last: None, rate: None }
     }
 
+    /// A meter that goes on from an earlier one's state: its last reading (`done` at `at_secs`)
+    /// and its smoothed `rate` (e.g. kept in a shared record between two instances' readings).
+    pub fn resumed(tau_secs: f64, at_secs: f64, done: u64, rate: Option<f64>) -> Self {
+        Self { tau: tau_secs.max(0.001), last: Some((at_secs, done)), rate: rate.filter(|r| r.is_finite()) }
+    }
+
     /// Records that `done` units were finished at time `at_secs`; returns the smoothed rate.
     pub fn observe(&mut self, at_secs: f64, done: u64) -> Option<f64> {
         match self.last {
@@ -65,6 +71,20 @@ mod tests {
         let rate = meter.rate().unwrap();
         assert!((rate - 100.0).abs() < 1e-9, "{rate}");
         assert_eq!(eta_secs(1000, Some(3000), Some(rate)), Some(20.0));
+    }
+
+    #[test]
+    fn a_resumed_meter_goes_on_as_if_it_had_seen_every_reading() {
+        let mut whole = RateMeter::new(2.0);
+        for second in 0..=5 {
+            whole.observe(second as f64, second * 40);
+        }
+        let mut resumed = RateMeter::resumed(2.0, -1.0, 200, whole.rate());
+        let (went_on, from_resumed) = (whole.observe(6.0, 260).unwrap(), resumed.observe(0.0, 260).unwrap());
+        assert!((went_on - from_resumed).abs() < 1e-9, "{went_on} against {from_resumed}");
+        assert!(went_on > 40.0 && went_on < 100.0, "{went_on}");
+        // No earlier rate: the first interval gives it.
+        assert_eq!(RateMeter::resumed(2.0, -2.0, 0, None).observe(0.0, 50), Some(25.0));
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl JobRunner {
         };
         let view = LiveJob::new(id, new.clone(), CancellationToken::new()).view;
         let topic = topic_of(new.owner.as_deref(), new.shared);
-        let change = Change { id, topic, save: None, lines: Vec::new(), publish: Some(view.clone()) };
+        let change = Change::published(id, topic, view.clone());
         let published = self.inner.live.lock().send(change);
         // The job is queued whatever happens to its event; workers wait for the event a moment.
         if let Err(err) = published.outcome().await {
@@ -69,16 +69,6 @@ impl JobRunner {
             tracing::warn!(id, %err, "could not mark a queued job announced");
         }
         Ok(view)
-    }
-
-    /// Applies an external producer's report to a job this instance's table does not hold (on a
-    /// shared store, reports may come to any instance): the record is the state.
-    pub(super) fn adopt_external(&self, job: crate::jobs::store::StoredJob) -> LiveJob {
-        let id = job.view.id;
-        let view = job.view.clone();
-        let mut live = LiveJob::new(id, job.into(), CancellationToken::new());
-        live.view = view;
-        live
     }
 
     /// Starts a job this instance took from the queue, holding `permit`.
@@ -249,13 +239,7 @@ async fn interrupt(runner: &JobRunner, queue: &ClusterQueue, entry: &str, id: Op
             tracing::info!(id, "a job whose instance stopped is marked interrupted");
             let stored = queue.get(id).await.ok().flatten();
             let (owner, shared) = stored.map_or((None, true), |job| (job.owner, job.view.shared));
-            let change = Change {
-                id,
-                topic: topic_of(owner.as_deref(), shared),
-                save: None,
-                lines: Vec::new(),
-                publish: Some(view),
-            };
+            let change = Change::published(id, topic_of(owner.as_deref(), shared), view);
             let published = runner.inner.live.lock().send(change);
             if let Err(err) = published.outcome().await {
                 tracing::warn!(id, %err, "could not publish an interrupted job");

@@ -11,7 +11,8 @@
 //! job running forever. The silence watch ([`JobRunner::watch_external_silence`]) fails every
 //! external job whose last accepted report (or creation) is older than the configured silence,
 //! with "producer went silent", in the same kind of critical section as a report: a report and
-//! the watch never both end a job, and a report after it is refused as finished (409).
+//! the watch never both end a job, and a report after it is refused as finished (409). On a
+//! shared store the watch also covers the cluster's external jobs (`external_cluster`).
 
 use super::{
     live::{Live, LiveJob},
@@ -130,20 +131,27 @@ impl JobRunner {
     /// per `silence` (at least every second) until shutdown begins. Call it once, after `new`.
     pub fn watch_external_silence(&self, silence: Duration) {
         let runner = self.clone();
+        let cluster = self.inner.store.queue().cloned();
         let every = (silence / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
         self.inner.tasks.spawn(async move {
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    _ = ticker.tick() => runner.fail_silent(silence),
+                    _ = ticker.tick() => {
+                        runner.fail_silent(silence);
+                        if let Some(cluster) = &cluster {
+                            runner.fail_silent_in_cluster(cluster, silence).await;
+                        }
+                    }
                     _ = runner.inner.shutdown.cancelled() => break,
                 }
             }
         });
     }
 
-    /// Ends as failed every external job silent for `silence` or longer (one critical section).
+    /// Ends as failed every external job of the live table silent for `silence` or longer (one
+    /// critical section).
     fn fail_silent(&self, silence: Duration) {
         let mut live = self.inner.live.lock();
         let silent: Vec<JobId> = live
@@ -153,15 +161,9 @@ impl JobRunner {
             .collect();
         for id in silent {
             let Some(mut job) = live.remove(id) else { continue };
-            let secs = silence.as_secs();
-            let message = format!("{SILENT}: no report for {secs} s (setting `jobs-external-silence-secs`)");
-            tracing::info!(id, secs, "external job failed: its producer went silent");
-            job.view.state = JobState::Failed;
-            job.view.error = Some(message.clone());
-            job.view.progress.eta_secs = None;
-            job.view.progress.per_second = None;
-            job.view.finished_ms = Some(crate::time::now_ms());
-            let change = job.change_with(true, vec![LogLine::at(crate::time::now_ms(), message)], true);
+            tracing::info!(id, secs = silence.as_secs(), "external job failed: its producer went silent");
+            let line = silence_failure(&mut job.view, silence);
+            let change = job.change_with(true, vec![line], true);
             let _ = live.send(change);
         }
     }
@@ -214,6 +216,19 @@ impl JobRunner {
     }
 }
 
+/// Marks `view` failed because its producer was silent for `silence`; returns the log line that
+/// says so.
+pub(super) fn silence_failure(view: &mut JobView, silence: Duration) -> LogLine {
+    let secs = silence.as_secs();
+    let message = format!("{SILENT}: no report for {secs} s (setting `jobs-external-silence-secs`)");
+    view.state = JobState::Failed;
+    view.error = Some(message.clone());
+    view.progress.eta_secs = None;
+    view.progress.per_second = None;
+    view.finished_ms = Some(crate::time::now_ms());
+    LogLine::at(crate::time::now_ms(), message)
+}
+
 /// Applies `report` to the external job `id` inside the caller's critical section; the outcome is
 /// that of saving and publishing it.
 pub(super) fn apply(live: &mut Live, id: JobId, report: ExternalReport) -> Result<(JobView, Pending<()>), JobsError> {
@@ -253,7 +268,10 @@ pub(super) fn apply(live: &mut Live, id: JobId, report: ExternalReport) -> Resul
     let at_ms = crate::time::now_ms();
     let lines =
         report.log.into_iter().map(|line| LogLine::at(at_ms, line.chars().take(500).collect::<String>())).collect();
-    let change = job.change_with(true, lines, true);
+    let mut change = job.change_with(true, lines, true);
+    // On a shared store another instance may have ended the job since it was read (its silence
+    // watch): the producer then hears 409, not 200 for a report that was not applied.
+    change.refused_if_superseded = true;
     let view = job.view.clone();
     if next.is_terminal() {
         live.remove(id);

@@ -93,6 +93,7 @@ impl LiveJob {
             save: save.then(|| self.view.clone()),
             lines,
             publish: publish.then(|| self.view.clone()),
+            refused_if_superseded: false,
         }
     }
 }

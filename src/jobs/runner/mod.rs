@@ -29,6 +29,7 @@
 
 mod cluster;
 mod external;
+mod external_cluster;
 mod internal;
 mod live;
 mod outbox;
@@ -347,8 +348,7 @@ impl JobRunner {
         match self.inner.store.cancel_elsewhere(job).await? {
             CancelOutcome::Cancelled(view) => {
                 let topic = live::topic_of(job.owner.as_deref(), job.view.shared);
-                let change =
-                    outbox::Change { id: view.id, topic, save: None, lines: Vec::new(), publish: Some(view.clone()) };
+                let change = outbox::Change::published(view.id, topic, view.clone());
                 let published = self.inner.live.lock().send(change);
                 published.outcome().await?;
                 Ok(view)

@@ -37,6 +37,17 @@ pub(super) struct Change {
     pub save: Option<JobView>,
     pub lines: Vec<LogLine>,
     pub publish: Option<JobView>,
+    /// A save refused because the record moved on (finished meanwhile) fails the change with
+    /// [`JobsError::Finished`] instead of dropping it quietly: set for a producer's report, whose
+    /// caller must learn it was not applied.
+    pub refused_if_superseded: bool,
+}
+
+impl Change {
+    /// A change that only publishes `view` (its record is already saved).
+    pub fn published(id: JobId, topic: TopicName, view: JobView) -> Self {
+        Self { id, topic, save: None, lines: Vec::new(), publish: Some(view), refused_if_superseded: false }
+    }
 }
 
 enum Step {
@@ -125,7 +136,7 @@ async fn dispatch(mut queue: mpsc::UnboundedReceiver<Step>, store: Store, hub: H
 /// Saves and publishes one change. A failed part is logged and the rest still goes out (pages
 /// follow the live table, which has already changed); the first error is the step's outcome.
 async fn apply(store: &Store, hub: &Hub, change: Change) -> Result<(), JobsError> {
-    let Change { id, topic, save, lines, publish: view } = change;
+    let Change { id, topic, save, lines, publish: view, refused_if_superseded } = change;
     let mut first: Option<JobsError> = None;
     let mut note = |what: &str, err: JobsError| {
         tracing::warn!(id, %err, "could not {what}");
@@ -135,6 +146,13 @@ async fn apply(store: &Store, hub: &Hub, change: Change) -> Result<(), JobsError
         match store.update(view).await {
             // The job is no longer this instance's (finished, or taken over by another after
             // this one lost its claim): nothing of this change is true, so nothing goes out.
+            Err(StoreError::Superseded(_)) if refused_if_superseded => {
+                let state = match store.get(id).await {
+                    Ok(Some(job)) => job.view.state.as_str(),
+                    _ => "finished",
+                };
+                return Err(JobsError::Finished(state));
+            }
             Err(StoreError::Superseded(_)) => {
                 tracing::debug!(id, "job change superseded: not published");
                 return Ok(());

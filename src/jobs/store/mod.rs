@@ -12,6 +12,7 @@
 //! Redis over the network with a bounded wait).
 
 pub mod redis;
+mod redis_external;
 pub mod redis_queue;
 mod redis_scripts;
 #[cfg(test)]
@@ -54,6 +55,9 @@ pub struct StoredJob {
     pub owner: Option<String>,
     pub params: serde_json::Value,
     pub token_hash: Option<String>,
+    /// When its producer last reported (ms; external jobs in a shared store, which keeps it for
+    /// the rate and the silence watch of whichever instance takes the next report).
+    pub reported_ms: Option<i64>,
 }
 
 /// What a new job is made of: saved as a row, and the runner's live record is built from it.

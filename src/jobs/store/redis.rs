@@ -5,7 +5,8 @@
 //! from `INCR`: unique across the cluster), `job:<id>` (the record), `job:<id>:log` (its log, the
 //! newest [`MAX_LOG_LINES`]), `jobs:owner:<owner>` and `jobs:shared` (sorted indexes for the
 //! lists), `jobs:limits` (places taken under the job limits), `jobs:queue` (the cluster's queue,
-//! see `redis_queue`) and `jobs:cancel:<consumer>` (cancel requests for one instance).
+//! see `redis_queue`), `jobs:cancel:<consumer>` (cancel requests for one instance) and
+//! `jobs:external:running` (running external jobs by their last report, see `redis_external`).
 //!
 //! Commands go over the hub's kind of `ConnectionManager`, each bounded by the hub's command
 //! timeout (700 ms): with Redis unreachable a call fails with [`StoreError::Unavailable`] within a
@@ -44,6 +45,11 @@ pub(super) fn queue_key() -> String {
     format!("{}jobs:queue", connect::PREFIX)
 }
 
+/// The running external jobs, scored by when their producer last reported (ms).
+pub(super) fn externals_key() -> String {
+    format!("{}jobs:external:running", connect::PREFIX)
+}
+
 pub(super) fn cancel_prefix() -> String {
     format!("{}jobs:cancel:", connect::PREFIX)
 }
@@ -68,6 +74,7 @@ pub(super) struct Scripts {
     pub take: Script,
     pub cancel: Script,
     pub interrupt: Script,
+    pub silence: Script,
     pub refresh: Script,
     detail: Script,
     list: Script,
@@ -103,6 +110,7 @@ impl RedisStore {
             take: scripts::take(),
             cancel: scripts::cancel(),
             interrupt: scripts::interrupt(),
+            silence: scripts::silence(),
             refresh: scripts::refresh(),
             detail: scripts::detail(),
             list: scripts::list(),
@@ -159,6 +167,7 @@ impl RedisStore {
                     .key(limits_key())
                     .key(queue_key())
                     .key(index)
+                    .key(externals_key())
                     .arg(GROUP)
                     .arg(id)
                     .arg(serde_json::to_string(&view).expect("views serialise"))
@@ -170,6 +179,7 @@ impl RedisStore {
                     .arg(limits.per_session)
                     .arg(limits.total)
                     .arg(if limits.total > 0 { "1" } else { "0" })
+                    .arg(job.created_ms)
                     .invoke_async(&mut c)
                     .await
             })
@@ -193,10 +203,13 @@ impl RedisStore {
                     .key(job_key(id))
                     .key(limits_key())
                     .key(queue_key())
+                    .key(externals_key())
                     .arg(GROUP)
                     .arg(state)
                     .arg(json)
                     .arg(consumer)
+                    .arg(crate::time::now_ms())
+                    .arg(id)
                     .invoke_async(&mut c)
                     .await
             })
@@ -335,7 +348,8 @@ fn new_view(id: JobId, job: &NewJob) -> JobView {
         shared: job.shared,
         external: job.external,
         created_ms: job.created_ms,
-        started_ms: None,
+        // An external job runs from its creation (built-in ones start when a worker takes them).
+        started_ms: (job.state == JobState::Running).then_some(job.created_ms),
         finished_ms: None,
         params: job.params.clone(),
         owner_tag: job.owner.as_deref().map(owner_tag),
@@ -353,5 +367,6 @@ pub(super) fn stored_job(mut fields: HashMap<String, String>) -> Result<StoredJo
     let owner = Some(take("owner")).filter(|owner| !owner.is_empty());
     let token_hash = Some(take("token")).filter(|token| !token.is_empty());
     let params = serde_json::from_str(&take("params")).unwrap_or(serde_json::Value::Null);
-    Ok(StoredJob { view, owner, params, token_hash })
+    let reported_ms = take("reported").parse().ok();
+    Ok(StoredJob { view, owner, params, token_hash, reported_ms })
 }

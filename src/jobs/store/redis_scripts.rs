@@ -5,14 +5,16 @@
 //! truth: scripts change it without rewriting the JSON, and reads apply it over the view),
 //! `owner`, `params`, `token`, `worker` (the consumer running it, '' if none), `entry` (its queue
 //! entry once taken), `announced` ('1' once its queued event is out), `counted` ('1' while it
-//! holds a place under the cluster's job limits).
+//! holds a place under the cluster's job limits), and for an external job `reported` (ms of its
+//! producer's last report, once it has reported).
 //!
 //! Invariants: a terminal state is final (no script changes it); a job taken by a worker is
 //! saved only by that worker; leaving a live state gives its place under the limits back and
 //! removes its queue entry (`XACK` + `XDEL`), exactly once (`settle`).
 //!
 //! Common KEYS of the transition scripts: 1 the job hash, 2 the limits hash, 3 the queue stream;
-//! ARGV[1] the consumer group.
+//! ARGV[1] the consumer group. Running external jobs are also in a sorted set scored by when their
+//! producer last reported (ms), which the silence watch reads.
 
 use redis::Script;
 
@@ -38,10 +40,13 @@ fn with_settle(body: &str) -> Script {
     Script::new(&format!("{SETTLE}\n{body}"))
 }
 
-/// A new job. KEYS: job, limits, queue, the index it is listed in. ARGV: group, id, view, state,
-/// owner, params, token, counted ('1': check and take a place under the limits), per-session
-/// limit, total limit, enqueue ('1': add it to the queue). Returns `{0, 0}`, or `{-1, n}` / `{-2,
-/// n}` when the session's / the cluster's limit of n is reached (nothing written).
+/// A new job. KEYS: job, limits, queue, the index it is listed in, the running external jobs.
+/// ARGV: group, id, view, state, owner, params, token, counted ('1': check and take a place under
+/// the limits), per-session limit, total limit, enqueue ('1': add it to the queue), now (ms).
+/// Returns `{0, 0}`, or `{-1, n}` / `{-2, n}` when the session's / the cluster's limit of n is
+/// reached (nothing written). An external job (one with a token) created running joins the
+/// running external jobs, scored by its creation (its silence counts from then); `reported`
+/// stays unset until its first report, so its rate starts between two reports, as in memory.
 pub(super) fn insert() -> Script {
     Script::new(
         r"
@@ -59,13 +64,18 @@ redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[2])
 if ARGV[11] == '1' then
   redis.call('XADD', KEYS[3], '*', 'job', ARGV[2])
 end
+if ARGV[7] ~= '' and ARGV[4] == 'running' then
+  redis.call('ZADD', KEYS[5], tonumber(ARGV[12]), ARGV[2])
+end
 return {0, 0}
 ",
     )
 }
 
-/// The runner saves a job. ARGV: group, state, view, this instance's consumer. Returns 1, or 0
-/// when the record is final or another worker's (nothing written).
+/// The runner saves a job. KEYS 4: the running external jobs. ARGV: group, state, view, this
+/// instance's consumer, now (ms), the job's id. Returns 1, or 0 when the record is final or another
+/// worker's (nothing written). An external job's save is its producer's report: it records when
+/// (`reported`, and its score among the running external jobs, which it leaves when it ends).
 pub(super) fn save() -> Script {
     with_settle(
         r"
@@ -75,6 +85,15 @@ local worker = redis.call('HGET', KEYS[1], 'worker')
 if worker and worker ~= '' and worker ~= ARGV[4] then return 0 end
 redis.call('HSET', KEYS[1], 'view', ARGV[3], 'state', ARGV[2])
 if not live(ARGV[2]) then settle() end
+local token = redis.call('HGET', KEYS[1], 'token')
+if token and token ~= '' then
+  redis.call('HSET', KEYS[1], 'reported', ARGV[5])
+  if live(ARGV[2]) then
+    redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), ARGV[6])
+  else
+    redis.call('ZREM', KEYS[4], ARGV[6])
+  end
+end
 return 1
 ",
     )
@@ -137,6 +156,28 @@ end
 redis.call('XACK', KEYS[3], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[3], ARGV[3])
 return changed
+",
+    )
+}
+
+/// An external job whose producer went silent fails. KEYS 4: the running external jobs. ARGV:
+/// group, the job's id, the cutoff (ms: it last reported at or before it), the failed view.
+/// Returns 1 if it failed now (its event is to be published); 0 if it reported since, or had
+/// ended (then it also leaves the running external jobs).
+pub(super) fn silence() -> Script {
+    with_settle(
+        r"
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or not live(state) then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  return 0
+end
+local reported = redis.call('ZSCORE', KEYS[4], ARGV[2])
+if not reported or tonumber(reported) > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'view', ARGV[4], 'state', 'failed')
+settle()
+redis.call('ZREM', KEYS[4], ARGV[2])
+return 1
 ",
     )
 }

@@ -286,6 +286,7 @@ fn stored_job(row: &Row<'_>) -> rusqlite::Result<StoredJob> {
         owner,
         params,
         token_hash: row.get("token_hash")?,
+        reported_ms: None,
     })
 }
 
