@@ -60,6 +60,8 @@ impl Instance {
             .env("RUST_LOG", "warn,pulseboard::market=info")
             .stderr(Stdio::inherit());
         let (child, addr) = spawn_listening(&mut command).await;
+        // Streams are refused until the instance has heard from Redis.
+        wait_until_ready(addr).await;
         Self { child, addr }
     }
 

@@ -78,13 +78,8 @@ impl Instance {
             .env("RUST_LOG", "warn")
             .stderr(Stdio::inherit());
         let (child, addr) = spawn_listening(&mut command).await;
-        let instance = Self { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while client().get(instance.url("/readyz")).send().await.map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
-            assert!(Instant::now() < deadline, "readyz never answered 200");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        instance
+        wait_until_ready(addr).await;
+        Self { child, addr }
     }
 
     fn url(&self, path: &str) -> String {

@@ -45,7 +45,7 @@ pub async fn quote_events(
     #[server(default)] symbols: Vec<String>,
 ) -> Result<EventStream<Json<QuoteChange>>, RequestError> {
     use crate::{
-        market::feed::quote_topic,
+        market::topics::quote_topic,
         streams::{open_stream_with, Delivery},
     };
     let state = expect_context::<crate::state::AppState>();

@@ -12,10 +12,12 @@
 
 use super::{
     board,
-    feed::{first_quotes, simulator, Market, Pace, TICKS_TOPIC},
-    lease::{Lease, LeaseTimings},
-    mirror::{self, Mirror},
+    feed::{first_quotes, simulator, Market, Pace},
+    lease::Lease,
+    membership::Cluster,
+    mirror,
     settings::MarketSettings,
+    topics::TICKS_TOPIC,
 };
 use crate::{
     streams::hub::{Delivery, EventId, SubscribeRequest},
@@ -25,27 +27,6 @@ use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use std::{convert::Infallible, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
-
-/// The Redis key of the feed's lease.
-pub const LEASE_KEY: &str = "pulseboard:lease:market-feed";
-
-/// What an instance needs to take part: the lease, the board it shows, the symbols every
-/// instance shows.
-pub struct Cluster {
-    pub lease: Arc<Lease>,
-    pub mirror: Arc<Mirror>,
-    pub symbols: Vec<String>,
-}
-
-impl Cluster {
-    pub fn new(url: &str, settings: &MarketSettings) -> Result<Self, String> {
-        Ok(Self {
-            lease: Lease::redis(url, LEASE_KEY, LeaseTimings::default())?,
-            mirror: Arc::new(Mirror::new(settings.session())),
-            symbols: settings.symbols.clone(),
-        })
-    }
-}
 
 /// Runs the feed whenever this instance holds the lease, until `shutdown`.
 pub async fn run_feed(

@@ -14,28 +14,27 @@
 //! quote whose event comes after the snapshot's id: the page then receives the same state twice,
 //! never misses one.
 //!
-//! Two ways to run ([`start`]): alone (the embedded hub; this instance's board is the one shown)
+//! Two ways to run (`tasks::start`): alone (the embedded hub; this instance's board is the one shown)
 //! or as one of several instances over Redis (`cluster`): the instance holding the feed's lease
 //! runs the simulator and applies outside ticks, the publisher publishes only while the lease is
 //! held, and every instance shows the board its `mirror` keeps from the hub.
 
 use super::{
     board::{self, Board, Session, TickError},
-    cluster::Cluster,
     lease::Lease,
+    membership::Cluster,
     model::{Quote, QuoteChange, Tick},
     settings::MarketSettings,
     sim::{tick_years, Simulator},
+    topics::quote_topic,
 };
 use crate::streams::{
     hub::{EventId, Hub},
-    EventType, TopicName,
+    EventType,
 };
 use crate::{streams::EventTypeConst, time::now_ms};
 use parking_lot::Mutex;
 use std::{
-    future::Future,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -45,17 +44,7 @@ use std::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// The topic outside feeds publish ticks to.
-pub const TICKS_TOPIC: crate::streams::TopicConst = crate::streams::TopicConst::new("ticks");
-
 const QUOTE_EVENT: EventTypeConst = EventType::constant("quote");
-
-/// Every symbol's quote topic starts with this.
-pub const QUOTE_TOPIC_PREFIX: &str = "market.quote.";
-
-pub fn quote_topic(symbol: &str) -> Option<TopicName> {
-    TopicName::new(&format!("{QUOTE_TOPIC_PREFIX}{symbol}")).ok()
-}
 
 #[derive(Clone)]
 pub struct Market {
@@ -79,68 +68,24 @@ pub struct Publisher {
     lease: Option<Arc<Lease>>,
 }
 
-/// A market's background tasks, to be run until `shutdown` ([`MarketTasks::futures`]).
-pub struct MarketTasks {
-    market: Market,
-    publisher: Publisher,
-    settings: MarketSettings,
-    history_limit: usize,
-}
-
-pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The market of this instance and its tasks: alone with `redis_url` `None`, else one of the
-/// instances sharing that Redis (`history_limit`: how many quotes per symbol to read back).
-pub fn start(
-    hub: Hub,
-    settings: &MarketSettings,
-    redis_url: Option<&str>,
-    history_limit: usize,
-) -> Result<(Market, MarketTasks), String> {
-    let (mut market, mut publisher) = Market::new(hub, settings.session());
-    if let Some(url) = redis_url {
-        let cluster = Arc::new(Cluster::new(url, settings)?);
-        publisher.lease = Some(cluster.lease.clone());
-        market.cluster = Some(cluster);
-    }
-    let tasks = MarketTasks { market: market.clone(), publisher, settings: settings.clone(), history_limit };
-    Ok((market, tasks))
-}
-
-impl MarketTasks {
-    /// Alone: the publisher and the simulator. Over Redis: the publisher (which releases the
-    /// lease once it has drained), the lease, the mirror and the feed that runs while leading.
-    pub fn futures(self, shutdown: CancellationToken) -> Vec<Task> {
-        let Self { market, publisher, settings, history_limit } = self;
-        let Some(cluster) = market.cluster.clone() else {
-            return vec![
-                Box::pin(Market::run_publisher(publisher, shutdown.clone())),
-                Box::pin(run_simulator(market, settings, shutdown)),
-            ];
-        };
-        let lease = cluster.lease.clone();
-        vec![
-            Box::pin({
-                let shutdown = shutdown.clone();
-                async move {
-                    Market::run_publisher(publisher, shutdown).await;
-                    lease.release().await;
-                }
-            }),
-            Box::pin(cluster.lease.clone().run(shutdown.clone())),
-            Box::pin(super::mirror::run(
-                cluster.mirror.clone(),
-                market.hub.clone(),
-                settings.symbols.clone(),
-                history_limit,
-                shutdown.clone(),
-            )),
-            Box::pin(super::cluster::run_feed(market, cluster, settings, history_limit, shutdown)),
-        ]
+impl Publisher {
+    /// Over Redis: publish only while `lease` is held.
+    pub(super) fn join(&mut self, lease: Arc<Lease>) {
+        self.lease = Some(lease);
     }
 }
 
 impl Market {
+    /// Over Redis: lead while holding the cluster's lease, and show its board.
+    pub(super) fn join(&mut self, cluster: Arc<Cluster>) {
+        self.cluster = Some(cluster);
+    }
+
+    /// The instance's part in a market of several (`None`: alone).
+    pub(super) fn cluster(&self) -> Option<Arc<Cluster>> {
+        self.cluster.clone()
+    }
+
     /// The market and its publisher, which must run (see [`Market::run_publisher`]) for quotes to
     /// reach the hub.
     /// `session`: the schedule on which each symbol's open, high, low and volume start again.

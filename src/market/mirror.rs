@@ -14,8 +14,8 @@
 
 use super::{
     board::{Board, Session},
-    feed::quote_topic,
     model::{Quote, QuoteChange},
+    topics::quote_topic,
 };
 use crate::streams::hub::{Delivery, EventId, Hub, HubError, SubscribeRequest};
 use eventsource_stream::Eventsource;

@@ -29,7 +29,11 @@ use crate::{
         job::JobEnv,
         runner::{JobRunner, SHARED_TOPIC},
     },
-    market::feed::{self as market_feed, Market, QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
+    market::{
+        feed::Market,
+        tasks as market_tasks,
+        topics::{QUOTE_TOPIC_PREFIX, TICKS_TOPIC},
+    },
     monitor::{self, store::MonitorStore, MONITOR_TOPIC},
     state::AppState,
     streams::{
@@ -149,7 +153,7 @@ pub async fn start(settings: Settings) -> io::Result<RunningServer> {
     // a new leader reads back up to a topic's whole history of quotes.
     let redis_url = config.streams.hub.as_deref();
     let (market, market_tasks) =
-        market_feed::start(hub.clone(), &config.market, redis_url, config.streams.history_events.max(1))
+        market_tasks::start(hub.clone(), &config.market, redis_url, config.streams.history_events.max(1))
             .map_err(io::Error::other)?;
     let streams = StreamContext {
         hub: hub.clone(),

@@ -298,3 +298,14 @@ pub async fn spawn_listening(command: &mut tokio::process::Command) -> (tokio::p
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr)
 }
+
+/// Waits up to 20 s until the server at `addr` answers `/readyz` with 200 (e.g. an instance on a
+/// Redis hub, which refuses streams until it has heard from Redis).
+pub async fn wait_until_ready(addr: std::net::SocketAddr) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let ready = format!("http://{addr}/readyz");
+    while client().get(&ready).send().await.map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
+        assert!(std::time::Instant::now() < deadline, "readyz never answered 200");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
