@@ -3,7 +3,8 @@
 //! the server fails the suite: the server runs on this process's worker threads, and a panic hook
 //! counts every panic on them.
 //!
-//! The cases are listed one per line in `CASES`; the tests below the table cover what a single
+//! The cases are listed in `cases()` (the suite prints each with what it got: `cargo test --features
+//! ssr --test hostile -- --nocapture`); the tests below the table cover what a single
 //! request cannot show (slow heads, pipelining, sessions, floods of connections).
 
 mod common;
@@ -423,6 +424,12 @@ async fn every_hostile_request_gets_its_status_and_message() {
             .ok()
             .and_then(|json| json["error"].as_str().map(str::to_string));
         let said = error.as_deref().unwrap_or(&reply.body);
+        // The list of cases and what each got (`-- --nocapture` shows it).
+        let shown = error.as_deref().map_or_else(
+            || "(no JSON error: a page, a stream or a file)".into(),
+            |e| e.chars().take(110).collect::<String>(),
+        );
+        println!("{} -> {}: {shown}", case.what, reply.status);
         if reply.status != case.status || !said.contains(case.says) {
             failures.push(format!(
                 "{}: want {} saying {:?}, got {:?} {:?}",
