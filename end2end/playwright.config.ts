@@ -5,7 +5,7 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.E2E_PORT ?? 3100);
 // A second deployment whose streams all need a token, with tokens short enough to expire in a test.
 const tokenPort = Number(process.env.E2E_TOKEN_PORT ?? port + 1);
-const tokenSpec = /token-expiry\.spec\.ts/;
+const tokenSpec = /(token-expiry|tokens-required)\.spec\.ts/;
 
 export default defineConfig({
   testDir: './tests',
@@ -44,7 +44,8 @@ export default defineConfig({
       timeout: 60_000,
       reuseExistingServer: false,
       // Every stream needs a token; the browser session's tokens live 10 s (the shortest allowed)
-      // and are refused the moment they expire, so token-expiry.spec.ts sees one run out.
+      // and are refused the moment they expire, so token-expiry.spec.ts sees one run out;
+      // tokens-required.spec.ts reads pages there.
       env: {
         PULSEBOARD_SUBSCRIBE_REQUIRES_TOKEN: 'true',
         PULSEBOARD_STREAM_TOKEN_TTL_SECS: '10',

@@ -8,7 +8,10 @@
 //! [`RequestError`]; the stream layer only mints (`Auth::mint`) and asks for a source.
 //!
 //! Any visitor of the app gets such a token, as any visitor sees its pages: the setting keeps
-//! clients that are not the app's pages off the raw stream API unless they hold a token.
+//! clients that are not the app's pages off the raw stream API unless they hold a token. Server
+//! code that reads a topic *for* the session (the inspector's snapshot, rendered before the page
+//! can fetch a token) holds the same grant through [`session_token`], so the first paint shows
+//! what the session's stream will, and nothing more.
 
 use crate::{request_error::RequestError, streams::client::TokenSource};
 use futures::future::LocalBoxFuture;
@@ -17,12 +20,14 @@ use leptos::prelude::*;
 /// A subscribe token for the browser session: public topics, `stream-token-ttl-secs`.
 #[server(prefix = "/api/streams", endpoint = "token")]
 pub async fn stream_token() -> Result<String, RequestError> {
-    use crate::{
-        request_error::ErrorKind,
-        streams::{auth::Grants, StreamContext},
-    };
-    let context = expect_context::<StreamContext>();
-    let auth = &context.auth;
+    session_token(&expect_context::<crate::streams::StreamContext>().auth)
+}
+
+/// The browser session's subscribe token: public topics (`*`, which reaches no `private.` topic),
+/// `stream-token-ttl-secs`. Refused (403) when the server only verifies tokens signed elsewhere.
+#[cfg(feature = "ssr")]
+pub fn session_token(auth: &crate::streams::auth::Auth) -> Result<String, RequestError> {
+    use crate::{request_error::ErrorKind, streams::auth::Grants};
     let grants = Grants { publish: Vec::new(), subscribe: vec!["*".to_string()] };
     match auth.mint(grants, auth.stream_token_ttl()) {
         Some(Ok(token)) => Ok(token),

@@ -1,6 +1,7 @@
 //! The inspector's server functions against a real server: the topic list names public topics
 //! and the caller's own private topic, never another session's; a session opens its own private
-//! topic (snapshot and stream) and no other's; the site address is the one the request reached.
+//! topic (snapshot and stream) and no other's; the site address is the one the request reached;
+//! with tokens required, the snapshot is read with the session's own grant.
 
 mod common;
 
@@ -95,4 +96,47 @@ async fn the_site_address_is_the_one_the_request_reached() {
     let proxied = [("x-forwarded-host", "pulse.example"), ("x-forwarded-proto", "https")];
     let (_, setup) = get(&server, &session, "/api/inspector/setup", &proxied).await;
     assert_eq!(setup["site"], "https://pulse.example");
+}
+
+/// With `subscribe-requires-token`, the snapshot is read for the browser session with the grant
+/// its stream gets: the server-rendered page shows the topic's events (not a token error), while
+/// the raw stream API still wants a token, a presented token is still checked, and another
+/// session's private topic is still refused.
+#[tokio::test]
+async fn with_tokens_required_the_page_reads_the_snapshot_with_the_sessions_grant() {
+    let server = start_server(|s| s.pulseboard.auth.subscribe_requires_token = true).await;
+    let owner = session_cookie(&url(&server, "")).await;
+    let other = session_cookie(&url(&server, "")).await;
+    publish(&server, "inspect.guarded", None, "first-paint").await;
+
+    let (status, history) = get(&server, &owner, "/api/inspector/snapshot?topic=inspect.guarded", &[]).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["events"][0]["data"], "first-paint", "{history}");
+    let page = client()
+        .get(url(&server, "/inspect?topic=inspect.guarded"))
+        .header("cookie", &owner)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("first-paint"), "{html}");
+    assert!(!html.contains("needs a bearer token"), "{html}");
+
+    let raw = client().get(url(&server, "/api/events?topic=inspect.guarded")).send().await.unwrap();
+    assert_eq!(raw.status(), 401, "the stream API itself still needs a token");
+    let bad = [("authorization", "Bearer not-a-token")];
+    let (status, refused) = get(&server, &owner, "/api/inspector/snapshot?topic=inspect.guarded", &bad).await;
+    assert_eq!(status, 401, "{refused}");
+
+    let started = post_form(&url(&server, "/api/jobs/start"), &owner, "kind=pipeline&stages=1&step_ms=10").await;
+    assert_eq!(started.status(), 200);
+    let own = names(&setup_with_own_topic(&server, &owner).await["own"]);
+    let snapshot = format!("/api/inspector/snapshot?topic={}", own[0]);
+    let (status, history) = get(&server, &owner, &snapshot, &[]).await;
+    assert_eq!(status, 200, "{history}");
+    let (status, refused) = get(&server, &other, &snapshot, &[]).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("private to the server"), "{refused}");
 }

@@ -60,6 +60,60 @@ test('events read like a log: newest at the bottom, the box opens at its tail, a
   expect(await eventsBox(page).evaluate((el) => el.scrollTop)).toBe(0);
 });
 
+/// Whether `row` lies wholly inside the events box's visible part (no scrolling needed to read it).
+const inBoxView = (page: Page, row: import('@playwright/test').Locator) =>
+  row.evaluate((el) => {
+    const box = el.closest('.events-box')!.getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+  });
+
+test('the box follows new events at its tail unless the reader scrolled up; "Jump to the latest" takes them back', async ({ page, request }) => {
+  await page.setViewportSize({ width: 1366, height: 800 });
+  const topic = uniqueTopic('follow');
+  await publish(request, topic, 'm1');
+  await openInspector(page, topic);
+  await expect(shownData(page)).toHaveText(['m1']);
+  const rows = page.locator('ol.events li');
+  const state = page.locator('.inspector .tail-state');
+  await expect(state).toHaveText('Following new events.');
+  // Live events until the box overflows: each newest one is in view at the bottom, unscrolled by the reader.
+  let n = 1;
+  while (!(await eventsBox(page).evaluate((el) => el.scrollHeight > el.clientHeight + 100))) {
+    await publish(request, topic, `m${++n}`);
+    await expect(shownData(page).last()).toHaveText(`m${n}`);
+    expect(n, 'the box never overflowed').toBeLessThan(80);
+  }
+  for (let i = 0; i < 3; i++) {
+    await publish(request, topic, `m${++n}`);
+    await expect(shownData(page).last()).toHaveText(`m${n}`);
+    await expect.poll(() => inBoxView(page, rows.last())).toBe(true);
+  }
+  expect(await inBoxView(page, rows.first())).toBe(false);
+  await expect.poll(() => atTail(page)).toBe(true);
+  await expect(state).toHaveText('Following new events.');
+
+  // Scrolled up: new events arrive below, what the reader looks at stays put, and the way back shows.
+  await eventsBox(page).evaluate((el) => el.scrollTo({ top: 0 }));
+  const jump = page.getByRole('button', { name: 'Jump to the latest' });
+  await expect(jump).toBeVisible();
+  await expect(state).toContainText('Scrolled up: new events are not followed.');
+  for (let i = 0; i < 3; i++) await publish(request, topic, `m${++n}`);
+  await expect(shownData(page).last()).toHaveText(`m${n}`);
+  expect(await eventsBox(page).evaluate((el) => el.scrollTop)).toBe(0);
+  expect(await inBoxView(page, rows.first())).toBe(true);
+  expect(await inBoxView(page, rows.last())).toBe(false);
+
+  // Back to the end by the button: the newest is in view, and it follows again.
+  await jump.click();
+  await expect.poll(() => inBoxView(page, rows.last())).toBe(true);
+  await expect(state).toHaveText('Following new events.');
+  await expect(jump).toHaveCount(0);
+  await publish(request, topic, `m${++n}`);
+  await expect(shownData(page).last()).toHaveText(`m${n}`);
+  await expect.poll(() => inBoxView(page, rows.last())).toBe(true);
+});
+
 test('the picker lists the public topics and your own, never another session\'s private topic', async ({ page, browser, request }) => {
   const topic = uniqueTopic('picked');
   await publish(request, topic, 'picked-one');

@@ -335,7 +335,7 @@ test('the log follows its tail unless the reader scrolled up, and again once bac
   // Following: new lines come into view at the end.
   await more(await lines.count());
   await expect.poll(atEnd).toBe(true);
-  await expect(page.locator('.log-follow-state')).toHaveText('Following new lines.');
+  await expect(page.locator('.tail-state')).toHaveText('Following new lines.');
   // Scrolled up: new lines arrive below, and what the reader looks at stays put.
   await log.evaluate((el) => { el.scrollTop = 0; });
   await expect(page.getByRole('button', { name: 'Jump to the latest' })).toBeVisible();
@@ -344,7 +344,7 @@ test('the log follows its tail unless the reader scrolled up, and again once bac
   expect(await atEnd()).toBe(false);
   // Back at the end (by scrolling): it follows again.
   await log.evaluate((el) => { el.scrollTop = el.scrollHeight; });
-  await expect(page.locator('.log-follow-state')).toHaveText('Following new lines.');
+  await expect(page.locator('.tail-state')).toHaveText('Following new lines.');
   await more(await lines.count());
   await expect.poll(atEnd).toBe(true);
   expect((await box()).top).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { test, expect, APIRequestContext } from '@playwright/test';
-import { bearer, subscribeToken } from './token';
+import { bearer } from './token';
 
 // Runs against the second server of playwright.config.ts ("tokens-required"): every stream needs
 // a token (subscribe-requires-token), the browser session's tokens live 10 s and expire with no
@@ -22,13 +22,6 @@ test('a stream outlives its token: every event shown once, and live again after 
     if (r.url().includes('/api/streams/token')) tokens.push(Date.now());
     if (r.url().includes('/api/streams/topic')) resumes.push(r.headers()['last-event-id']);
   });
-  // The page's server-rendered snapshot reads the topic too, and on this server that needs a
-  // token: the page request carries one, as a reader holding a token would send it. The stream
-  // (fetched by the page's own code) gets nothing from here: its token is the session's.
-  await page.route(/\/inspect\?/, (route) =>
-    route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${subscribeToken()}` } }),
-  );
-
   await page.goto(`/inspect?topic=${topic}`);
   await expect(page.locator('.app')).toHaveAttribute('data-hydrated', 'true');
   await expect(page.locator('.connection-label')).toHaveText('live');

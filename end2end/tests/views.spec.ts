@@ -65,7 +65,7 @@ for (const width of [390, 1366]) {
       // Monitor charts keep their "now" end on screen.
       await page.goto('/monitor');
       await hydrated(page);
-      const now = page.locator('.chart text', { hasText: /^now$/ }).first();
+      const now = page.locator('.chart .x-label', { hasText: /^now$/ }).first();
       await expect(now).toBeVisible();
       const box = (await now.boundingBox())!;
       expect(box.x + box.width).toBeLessThanOrEqual(width);

@@ -4,7 +4,11 @@
 //! Who may see what: public topics are open to anyone (as on `GET /api/events`); a `private.`
 //! topic only to a token that names it, or, when it is one of the caller's own session's topics
 //! (its jobs' topic), to that session, the server having derived it from the session cookie. The
-//! topic list names public topics and the caller's own private ones, never anyone else's.
+//! topic list names public topics and the caller's own private ones, never anyone else's. With
+//! `subscribe-requires-token`, the snapshot is read for the browser session as its stream is: a
+//! caller without a token of its own holds the session's subscribe grant
+//! ([`crate::stream_token::session_token`]: public topics), so the server-rendered page shows the
+//! topic's events on first paint, and another session's private topic is still refused.
 
 use crate::{
     request_error::RequestError,
@@ -68,16 +72,29 @@ pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError>
     use crate::{
         state::AppState,
         streams::{
-            access::{authorize, Action, Credentials},
+            access::{authorize, Action, Credentials, Origin, PRIVATE_PREFIX},
             ApiError, TopicName,
         },
     };
     let name = TopicName::new(&topic).map_err(ApiError::from)?;
     let state = expect_context::<AppState>();
     let parts = expect_context::<http::request::Parts>();
-    let credentials = Credentials::new(&parts.headers, None);
+    let auth = &state.streams.auth;
     let origin = server::origin_of(&name);
-    authorize(&state.streams.auth, credentials, Action::Subscribe, std::slice::from_ref(&name), origin)?;
+    let presented = Credentials::new(&parts.headers, None);
+    // Read for the session: without a token of its own the caller holds the session's grant, what
+    // its stream gets (public topics only: a `private.` one keeps its refusal, not a token's).
+    let needs_token =
+        auth.subscribe_requires_token() && origin == Origin::Public && !name.as_str().starts_with(PRIVATE_PREFIX);
+    let session = match presented.header {
+        None if needs_token && auth.can_mint() => Some(crate::stream_token::session_token(auth)?),
+        _ => None,
+    };
+    let credentials = match &session {
+        Some(token) => Credentials { header: None, query: Some(token) },
+        None => presented,
+    };
+    authorize(auth, credentials, Action::Subscribe, std::slice::from_ref(&name), origin)?;
     let (events, last_id) = state.streams.hub.snapshot(&name, SHOWN_EVENTS).await;
     Ok(TopicHistory {
         topic,

@@ -1,20 +1,20 @@
 //! One topic's events: the snapshot, then live events at the end, like a log.
 //!
-//! The list sits in a box of its own, scrolled to its tail when it opens, and left where the
-//! reader scrolled to. (The effect below also means to keep a box at its bottom there as events
-//! arrive; end2end finds it does not yet, so that is not promised.) Pause
-//! keeps the stream open and holds what arrives ([`EventLog`]): the count shows on the button's
-//! line, and Resume puts the held events where they belong.
+//! The list sits in a box of its own that follows its tail like the Jobs log ([`Tail`]): it opens
+//! at the newest event and keeps it in view as events arrive, unless the reader scrolled up (then
+//! it stays where they are, with "Jump to the latest"). Pause keeps the stream open and holds
+//! what arrives ([`EventLog`]): the count shows on the button's line, and Resume puts the held
+//! events where they belong.
 
 use super::{
     api::{InspectedEvent, TopicEvents, TopicHistory},
     log::EventLog,
 };
-use crate::streams::{use_event_stream, RawEvent, StreamEvent};
+use crate::{
+    streams::{use_event_stream, RawEvent, StreamEvent},
+    ui::{Tail, TailState},
+};
 use leptos::{html, prelude::*};
-
-/// How close to the bottom (px) still counts as "at the tail".
-const TAIL_SLACK_PX: i32 = 8;
 
 #[component]
 pub fn LiveTopic(snapshot: TopicHistory, on_reset: Callback<()>) -> impl IntoView {
@@ -35,23 +35,9 @@ pub fn LiveTopic(snapshot: TopicHistory, on_reset: Callback<()>) -> impl IntoVie
     let held = Memo::new(move |_| log.with(EventLog::held_count));
     let toggle = move |_| log.update(|log| if log.paused() { log.resume() } else { log.pause() });
 
-    // Following the tail: on while the box is scrolled to its bottom.
+    // The box follows its tail as the Jobs log does.
     let scroller = NodeRef::<html::Div>::new();
-    let following = StoredValue::new(true);
-    let on_scroll = move |_| {
-        if let Some(el) = scroller.get_untracked() {
-            following.set_value(el.scroll_top() + el.client_height() + TAIL_SLACK_PX >= el.scroll_height());
-        }
-    };
-    Effect::new(move |_| {
-        log.track();
-        if let Some(el) = scroller.get() {
-            if following.get_value() {
-                // After the list has taken the new rows.
-                request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-            }
-        }
-    });
+    let tail = Tail::follow(scroller, move || log.track());
 
     view! {
         <div class="stream-bar">
@@ -74,7 +60,8 @@ pub fn LiveTopic(snapshot: TopicHistory, on_reset: Callback<()>) -> impl IntoVie
             when=move || log.with(|log| !log.shown().is_empty())
             fallback=|| view! { <p class="empty">"No events on this topic yet."</p> }
         >
-            <div class="events-box" node_ref=scroller on:scroll=on_scroll tabindex="0" role="region" aria-label="Events, newest at the bottom">
+            <TailState tail what="events"/>
+            <div class="events-box" node_ref=scroller on:scroll=move |_| tail.scrolled() tabindex="0" role="region" aria-label="Events, newest at the bottom">
                 <ol class="events" aria-label="Events">
                     <For each=move || log.with(|log| log.shown().to_vec()) key=|event| event.id.clone() let:event>
                         <li data-id=event.id.clone()>

@@ -16,6 +16,7 @@ use super::{
 use crate::{
     request_error::{ErrorKind, RequestError},
     streams::{use_event_stream, Json, StreamEvent},
+    ui::{Tail, TailState},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -112,37 +113,14 @@ fn JobDetailLive(detail: JobWithLog, on_reset: Callback<()>) -> impl IntoView {
     }
 }
 
-/// The log box, following its tail while the reader is at its bottom.
+/// The log box, following its tail while the reader is at its bottom ([`Tail`]).
 #[component]
 fn LogView(lines: RwSignal<NumberedLines>) -> impl IntoView {
     let list = NodeRef::<leptos::html::Ol>::new();
-    let following = RwSignal::new(true);
-    // Within a couple of pixels of the end counts as at the end (zoom makes positions fractional).
-    let at_end =
-        move || list.get_untracked().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() <= 2);
-    let to_end = move || {
-        if let Some(el) = list.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
-    };
-    // After every change of the lines (and once mounted): back to the end if following. The
-    // frame lets the new lines be laid out first.
-    Effect::new(move |_| {
-        lines.track();
-        list.track();
-        if following.get_untracked() {
-            request_animation_frame(to_end);
-        }
-    });
+    let tail = Tail::follow(list, move || lines.track());
     view! {
-        <p class="log-follow-state" aria-live="polite">
-            {move || if following.get() { "Following new lines." } else { "Scrolled up: new lines are not followed." }}
-            <Show when=move || !following.get()>
-                " "<button type="button" class="log-to-end" on:click=move |_| { following.set(true); to_end() }>"Jump to the latest"</button>
-            </Show>
-        </p>
-        <ol class="log" aria-label="Log" tabindex="0" node_ref=list
-            on:scroll=move |_| { let end = at_end(); if following.get_untracked() != end { following.set(end) } }>
+        <TailState tail what="lines"/>
+        <ol class="log" aria-label="Log" tabindex="0" node_ref=list on:scroll=move |_| tail.scrolled()>
             <For each=move || lines.get() key=|(n, _)| *n let:entry>
                 <li>
                     {entry.1.at_ms.map(|at| view! { <time datetime=iso(at) title=wall(at)>{clock_time(at)}</time> })}

@@ -199,6 +199,17 @@ pub fn human_amount(value: f64, unit: &str) -> String {
     }
 }
 
+/// How far a job is, the unit named once when both amounts share it: "3 of 20 steps",
+/// "12k of 3.0M numbers", but "999 B of 3.1 GB".
+pub fn human_progress(done: f64, total: f64, unit: &str) -> String {
+    let (done, total) = (human_amount(done, unit), human_amount(total, unit));
+    let unit_of = |text: &str| text.rsplit_once(' ').map(|(_, unit)| unit.to_string());
+    match (done.rsplit_once(' '), unit_of(&total)) {
+        (Some((amount, done_unit)), Some(total_unit)) if done_unit == total_unit => format!("{amount} of {total}"),
+        _ => format!("{done} of {total}"),
+    }
+}
+
 /// "1 h 02 min", "3 min 20 s", "12 s".
 pub fn human_duration(secs: f64) -> String {
     let secs = secs.max(0.0).round() as u64;
@@ -255,6 +266,10 @@ mod tests {
         assert_eq!(human_amount(999.0, "bytes"), "999 B");
         assert_eq!(human_amount(3_100_000_000.0, "bytes"), "3.1 GB");
         assert_eq!(human_amount(12_345.0, "numbers"), "12k numbers");
+        assert_eq!(human_progress(1.0, 20.0, "steps"), "1 of 20 steps");
+        assert_eq!(human_progress(12_345.0, 3_000_000.0, "numbers"), "12k of 3.0M numbers");
+        assert_eq!(human_progress(999.0, 3_100_000_000.0, "bytes"), "999 B of 3.1 GB");
+        assert_eq!(human_progress(1_200_000.0, 3_100_000.0, "bytes"), "1.2 of 3.1 MB");
         assert_eq!(human_duration(12.4), "12 s");
         assert_eq!(human_duration(200.0), "3 min 20 s");
         assert_eq!(human_duration(3720.0), "1 h 02 min");

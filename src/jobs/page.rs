@@ -86,7 +86,7 @@ fn StartForms(start: ServerAction<StartJob>) -> impl IntoView {
             </ActionForm>
             <ActionForm action=start attr:class="start-form" attr:aria-label="Run a pipeline">
                 <h2>"Pipeline"</h2>
-                <p class="hint">"Stages with log lines: fetch, transform, verify…"</p>
+                <p class="hint">"Stages (fetch, transform, verify, publish, …) that write a log line per step."</p>
                 <input type="hidden" name="kind" value="pipeline"/>
                 <label for="stages">"Stages"</label>
                 <input id="stages" name="stages" inputmode="numeric" value="4" aria-describedby="stages-error"/>

@@ -4,7 +4,7 @@
 
 use super::{
     api::{CancelJob, RetryJob},
-    model::{human_amount, human_duration, JobState, JobView},
+    model::{human_amount, human_duration, human_progress, JobState, JobView},
     times::{ago, iso, params_text, timing, wall, Clock},
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -84,11 +84,7 @@ fn ProgressBar(job: RwSignal<JobView>) -> impl IntoView {
             let p = &j.progress;
             let mut parts = Vec::new();
             match p.total {
-                Some(total) => parts.push(format!(
-                    "{} of {}",
-                    human_amount(p.done as f64, &p.unit),
-                    human_amount(total as f64, &p.unit)
-                )),
+                Some(total) => parts.push(human_progress(p.done as f64, total as f64, &p.unit)),
                 None if p.done > 0 => parts.push(human_amount(p.done as f64, &p.unit)),
                 None => {}
             }

@@ -269,7 +269,7 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
                         .into_iter()
                         .map(|t| view! {
                             <tr>
-                                <td><a href=format!("/inspect?topic={}", t.topic)>{t.topic.clone()}</a></td>
+                                <td><a href=format!("/inspect?topic={}", t.topic)>{dotted(&t.topic)}</a></td>
                                 <td>{t.subscribers}</td>
                                 <td>{t.history_events}</td>
                             </tr>
@@ -287,6 +287,11 @@ fn Panels(snapshot: MonitorView, on_reset: Callback<()>) -> impl IntoView {
             </table>
         </div>
     }
+}
+
+/// A dotted name with a line break allowed after each dot, where a long topic name wraps best.
+fn dotted(name: &str) -> impl IntoView {
+    name.split_inclusive('.').map(|part| view! { {part.to_string()}<wbr/> }).collect_view()
 }
 
 /// The charts of the window: the snapshot's points, then each live sample folded in.

@@ -1,7 +1,8 @@
 //! A time-series line chart in SVG: a fixed time range ending at `end_ms`, a y axis from zero in
 //! round steps of the unit shown, threshold lines, and a legend with each series' newest value
 //! whose entries hide and show their series (the axis then fits what is shown). Server-rendered
-//! like any view, then updated reactively.
+//! like any view, then updated reactively. The drawing stretches to its box; the axis labels are
+//! HTML placed over it in shares of that box, so they keep their shape at any width.
 //!
 //! The readout: pointing at the plot (mouse, pen or finger) or focusing it (Tab, then the arrow
 //! keys, Home, End; Escape hides it) puts a vertical line at the nearest point's time and writes
@@ -19,6 +20,11 @@ const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
 /// Most steps of the y axis (each 1, 2 or 5 times a power of ten in the unit shown).
 const Y_STEPS: usize = 5;
+
+/// `value` as a CSS percentage of `whole` (view box units to shares of the plot's box).
+fn share(value: f64, whole: f64) -> String {
+    format!("{:.3}%", value / whole * 100.0)
+}
 
 /// Where the x axis is labelled: whole minutes or hours back from the end.
 pub fn x_ticks(span_ms: i64) -> Vec<i64> {
@@ -97,17 +103,35 @@ pub fn LineChart(
             .into_iter()
             .map(|value| {
                 let at = y(value, axis.top());
-                view! {
-                    <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=at y2=at/>
-                    <text class="y-label" x=LEFT - 6.0 y=at + 4.0 text-anchor="end">{axis.label(value)}</text>
-                }
+                view! { <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=at y2=at/> }
             })
             .collect_view()
     };
-    let time_axis = x_ticks(span_ms)
+    // The labels are HTML over the plot, placed in shares of its box: SVG text would be stretched
+    // with the drawing (it fills its box whatever the aspect ratio, a phone's narrow one too).
+    let y_labels = move || {
+        let axis = axis.get();
+        axis.ticks()
+            .into_iter()
+            .map(|value| {
+                let style = format!(
+                    "top: {}; right: {}",
+                    share(y(value, axis.top()), HEIGHT),
+                    share(WIDTH - LEFT + 6.0, WIDTH)
+                );
+                view! { <span class="y-label" style=style>{axis.label(value)}</span> }
+            })
+            .collect_view()
+    };
+    let time_ticks: Vec<(i64, f64)> =
+        x_ticks(span_ms).into_iter().map(|back| (back, LEFT + plot_w * (1.0 - back as f64 / span_ms as f64))).collect();
+    let time_axis = time_ticks
+        .iter()
+        .map(|&(_, at)| view! { <line class="tick" x1=at x2=at y1=TOP + plot_h y2=TOP + plot_h + 4.0/> })
+        .collect_view();
+    let x_labels = time_ticks
         .into_iter()
-        .map(|back| {
-            let at = LEFT + plot_w * (1.0 - back as f64 / span_ms as f64);
+        .map(|(back, at)| {
             let anchor = if back == 0 {
                 "end"
             } else if back == span_ms {
@@ -115,10 +139,7 @@ pub fn LineChart(
             } else {
                 "middle"
             };
-            view! {
-                <line class="tick" x1=at x2=at y1=TOP + plot_h y2=TOP + plot_h + 4.0/>
-                <text class="x-label" x=at y=HEIGHT - 6.0 text-anchor=anchor>{ago_label(back)}</text>
-            }
+            view! { <span class=format!("x-label anchor-{anchor}") style=format!("left: {}", share(at, WIDTH))>{ago_label(back)}</span> }
         })
         .collect_view();
     let limits = move || {
@@ -274,6 +295,7 @@ pub fn LineChart(
                     <g class="lines">{lines}</g>
                     <g class="readout-marks">{readout_marks}</g>
                 </svg>
+                <div class="axis-labels" aria-hidden="true">{y_labels}{x_labels}</div>
             </div>
             <div class="readout" id=readout_id role="status" aria-live="polite" hidden=move || reading.with(Option::is_none)>
                 {readout_text}
@@ -296,5 +318,11 @@ mod tests {
         assert_eq!(ago_label(0), "now");
         assert_eq!(ago_label(300_000), "−5 min");
         assert_eq!(ago_label(7_200_000), "−2 h");
+    }
+
+    #[test]
+    fn labels_are_placed_in_shares_of_the_plot() {
+        assert_eq!(share(LEFT, WIDTH), "10.000%");
+        assert_eq!(share(HEIGHT, HEIGHT), "100.000%");
     }
 }

@@ -1,5 +1,5 @@
 //! Components and helpers shared by pages: charts, gauges, levels, number formats, the theme,
-//! the no-JavaScript state label and the focus keeper.
+//! the no-JavaScript state label, the focus keeper and the box that follows its tail.
 
 mod chart;
 mod focus;
@@ -8,6 +8,7 @@ mod level;
 mod live;
 mod readout;
 mod series;
+mod tail;
 mod theme;
 pub mod units;
 
@@ -17,5 +18,6 @@ pub use gauge::{arc_path, Gauge};
 pub use level::{Level, Thresholds};
 pub use live::{live_label, Hydrated, NEEDS_JAVASCRIPT};
 pub use series::Series;
+pub use tail::{Tail, TailState};
 pub use theme::{Theme, ThemeState, ThemeToggle};
 pub use units::Unit;
