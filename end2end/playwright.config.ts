@@ -19,7 +19,9 @@ export default defineConfig({
     launchOptions: {
       // Debian's chromium: Playwright's own browser download is not reachable here.
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      // pulseboard.test is the loopback address under a name that is not a secure context (no Web
+      // Locks), for tabs.spec.ts's tests of a plain-HTTP LAN deployment.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP pulseboard.test 127.0.0.1'],
     },
   },
   projects: [

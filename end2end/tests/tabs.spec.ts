@@ -2,8 +2,14 @@ import { test, expect, Page, BrowserContext, APIRequestContext, Request } from '
 import { bearer } from './token';
 
 // Many tabs of one browser profile share one connection per stream (Web Locks pick the tab that
-// holds it, BroadcastChannel hands its events to the others), and a connection that goes silent
-// is replaced. All tabs here are pages of ONE context (one profile) over plain HTTP/1.1.
+// holds it, or, where the browser has none, an election over the BroadcastChannel; the channel
+// hands its events to the others), and a connection that goes silent is replaced. All tabs here
+// are pages of ONE context (one profile) over plain HTTP/1.1.
+
+const port = Number(process.env.E2E_PORT ?? 3100);
+// The spec's own requests (publish, stats) come from Node, which knows the server by its loopback
+// address only, whatever name the browser uses.
+const api = `http://127.0.0.1:${port}`;
 
 const hydrated = (page: Page) => expect(page.locator('.app')).toHaveAttribute('data-hydrated', 'true');
 const indicator = (page: Page) => page.locator('.connection-label');
@@ -15,7 +21,7 @@ function uniqueTopic(name: string) {
 
 /// The one place the spec publishes, with a publish token for the topic.
 async function publish(request: APIRequestContext, topic: string, data: string) {
-  const response = await request.post(`/api/publish?topic=${encodeURIComponent(topic)}`, {
+  const response = await request.post(`${api}/api/publish?topic=${encodeURIComponent(topic)}`, {
     data,
     headers: bearer([topic]),
   });
@@ -66,6 +72,12 @@ async function openLive(context: BrowserContext, path: string) {
   return page;
 }
 
+/// Whether the page is a secure context and has the Web Locks API, as the app sees it.
+const webLocks = (page: Page) =>
+  page.evaluate(() => ({ secure: isSecureContext, locks: typeof (navigator as { locks?: unknown }).locks }));
+const withWebLocks = async (page: Page) => expect(await webLocks(page)).toEqual({ secure: true, locks: 'object' });
+const withoutWebLocks = async (page: Page) => expect(await webLocks(page)).toEqual({ secure: false, locks: 'undefined' });
+
 async function startPipeline(page: Page, stages: number, stepMs: number) {
   const form = page.getByRole('form', { name: 'Run a pipeline' });
   await form.getByLabel('Stages').fill(String(stages));
@@ -79,12 +91,21 @@ async function moves(read: () => Promise<string | null>, timeout = 15_000) {
   await expect.poll(read, { timeout }).not.toBe(first);
 }
 
-test('twelve tabs of Jobs, Markets and Monitor are live over one connection per stream', async ({ context, request }) => {
-  test.setTimeout(240_000);
+/// Opens a tab of each of `paths` (Jobs, Markets and Monitor among them) in one context and sees
+/// every tab live with values moving, over one connection per distinct stream the whole time.
+async function allLiveOverOneConnectionPerStream(
+  context: BrowserContext,
+  request: APIRequestContext,
+  paths: string[],
+  checkPage: (page: Page) => Promise<void>,
+) {
   const streams = watchStreams(context);
-  const paths = ['/', '/markets', '/monitor', '/', '/markets', '/monitor', '/', '/markets', '/monitor', '/', '/markets', '/monitor'];
   const pages: Page[] = [];
-  for (const path of paths) pages.push(await openLive(context, path));
+  for (const path of paths) {
+    const page = await openLive(context, path);
+    await checkPage(page);
+    pages.push(page);
+  }
 
   // A job long enough to watch its bar move in every Jobs tab.
   const jobs = pages.filter((_, i) => paths[i] === '/');
@@ -104,17 +125,23 @@ test('twelve tabs of Jobs, Markets and Monitor are live over one connection per 
     }
   }
 
-  // One connection per distinct stream, the whole time: three streams, twelve tabs.
+  // One connection per distinct stream, the whole time: each of the three pages has one stream.
   const distinct = new Set(streams.openUrls());
   expect(distinct.size, `open streams: ${streams.openUrls().join(', ')}`).toBe(3);
   expect(streams.openUrls().length).toBe(3);
   for (const [url, most] of streams.most) expect(most, `connections at once to ${url}`).toBe(1);
   // The server agrees: one subscriber to the monitor's samples (the instance's own topic).
-  const stats = await (await request.get('/api/debug/stats')).json();
+  const stats = await (await request.get(`${api}/api/debug/stats`)).json();
   const onMonitor = Object.entries(stats.subscribers_per_topic as Record<string, number>)
     .filter(([topic]) => topic.startsWith('monitor.samples.'))
     .reduce((sum, [, n]) => sum + n, 0);
   expect(onMonitor).toBe(1);
+}
+
+test('twelve tabs of Jobs, Markets and Monitor are live over one connection per stream', async ({ context, request }) => {
+  test.setTimeout(240_000);
+  const paths = ['/', '/markets', '/monitor', '/', '/markets', '/monitor', '/', '/markets', '/monitor', '/', '/markets', '/monitor'];
+  await allLiveOverOneConnectionPerStream(context, request, paths, withWebLocks);
 });
 
 /// Publishes `count` numbered events one after the other, in the background.
@@ -129,12 +156,17 @@ function publishNumbered(request: APIRequestContext, topic: string, from: number
 
 const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
-test('closing the tab that holds the connection moves it to another, with no gap in the others', async ({ context, request }) => {
-  test.setTimeout(120_000);
+/// Three tabs of one topic; the one holding the connection closes while numbered events keep
+/// coming: the others show every number once, in order, and one of them holds the connection.
+async function handsOverWithoutGap(context: BrowserContext, request: APIRequestContext, checkPage: (page: Page) => Promise<void>) {
   const topic = uniqueTopic('handover');
   const streams = watchStreams(context);
   const pages: Page[] = [];
-  for (let i = 0; i < 3; i++) pages.push(await openLive(context, `/inspect?topic=${topic}`));
+  for (let i = 0; i < 3; i++) {
+    const page = await openLive(context, `/inspect?topic=${topic}`);
+    await checkPage(page);
+    pages.push(page);
+  }
   for (const n of numbers(1, 5)) await publish(request, topic, n);
   for (const page of pages) await expect(shownData(page)).toHaveText(numbers(1, 5));
   expect(streams.openPages().length).toBe(1);
@@ -154,6 +186,30 @@ test('closing the tab that holds the connection moves it to another, with no gap
   await expect.poll(() => streams.openPages().length).toBe(1);
   expect(others).toContain(streams.openPages()[0]);
   for (const [url, most] of streams.most) expect(most, `connections at once to ${url}`).toBe(1);
+}
+
+test('closing the tab that holds the connection moves it to another, with no gap in the others', async ({ context, request }) => {
+  test.setTimeout(120_000);
+  await handsOverWithoutGap(context, request, withWebLocks);
+});
+
+test.describe('over plain HTTP on a LAN name, where the browser has no Web Locks', () => {
+  // Chromium takes 127.0.0.1 and localhost for secure contexts (with Web Locks); any other name
+  // over plain HTTP is not. So these tabs browse the same server as pulseboard.test, which the
+  // browser resolves to the loopback address (playwright.config.ts): the page is what an
+  // operator's LAN deployment (http://10.0.0.5:3000, http://dash.internal) gets.
+  test.use({ baseURL: `http://pulseboard.test:${port}` });
+
+  test('ten tabs of Markets, Jobs and Monitor are live over one connection per stream', async ({ context, request }) => {
+    test.setTimeout(240_000);
+    const paths = ['/markets', '/markets', '/markets', '/markets', '/', '/markets', '/markets', '/monitor', '/markets', '/markets'];
+    await allLiveOverOneConnectionPerStream(context, request, paths, withoutWebLocks);
+  });
+
+  test('closing the tab that holds the connection moves it to another, with no gap in the others', async ({ context, request }) => {
+    test.setTimeout(120_000);
+    await handsOverWithoutGap(context, request, withoutWebLocks);
+  });
 });
 
 test('a silent connection is replaced within twice the heartbeat interval, with no event lost', async ({ context, request }) => {
@@ -174,7 +230,7 @@ test('a silent connection is replaced within twice the heartbeat interval, with 
   expect(heartbeat).toBeGreaterThan(0);
   const before = streams.started.length;
 
-  expect((await request.post('/api/debug/silence-streams')).status()).toBe(204);
+  expect((await request.post(`${api}/api/debug/silence-streams`)).status()).toBe(204);
   const silencedAt = Date.now();
   // Published while the connection is silent: they must arrive exactly once after the resume.
   for (const n of numbers(4, 6)) await publish(request, topic, n);

@@ -27,8 +27,8 @@
 //! - **Leader election**: every visible tab asks for the Web Lock named after the key
 //!   (`navigator.locks.request`); the one holding it is the leader and alone opens the
 //!   connection. A hidden tab does not ask, and the leader gives the lock back when it is hidden
-//!   or its page goes (closed, reloaded, navigated: the browser releases a dead page's locks), so
-//!   the next visible tab in the lock's queue takes over.
+//!   or its page goes (closed, reloaded, navigated: the tab leaves on `pagehide`, and the browser
+//!   releases a dead page's locks anyway), so the next visible tab in the lock's queue takes over.
 //! - **Hand-over**: the leader posts every event and its connection state on a `BroadcastChannel`
 //!   of the same name. A new leader resumes from the earlier of the last id it delivered and the
 //!   newest id it saw on the channel (the group's last id), so the connection starts no later than
@@ -42,17 +42,25 @@
 //!   from its memory of recent events ([`order::Replay`]); if that does not reach back far enough,
 //!   the tab catches up over a short connection of its own, up to the id the leader had; if the
 //!   tab's id is from an earlier run of the server, it gets a `reset`, as the server would send.
-//! - **Fallback**: without Web Locks or `BroadcastChannel`, each tab holds its own connection,
-//!   as before.
+//! - **Fallback**: the Web Locks API exists only in secure contexts (HTTPS, localhost), so a
+//!   deployment over plain HTTP on a LAN address has none. There the tabs elect their leader over
+//!   the `BroadcastChannel` alone (`election`): a visible tab claims the lead with a random rank
+//!   unless it hears a leader, the leader sends a heartbeat every second, a follower claims when
+//!   the leader resigns (hidden, page gone) or is silent for three seconds, and of two leaders the
+//!   lower rank yields and stops its connection. Hand-over, dedupe and joining are the same as
+//!   with the lock; a moment with two leaders costs a connection, never an event. Only without
+//!   `BroadcastChannel` does each tab hold its own connection.
 //!
 //! Each tab keeps its own state: the indicator shows the leader's connection state (the hidden
 //! tab shows paused), `resume_from` and `reset` work per tab.
 //!
 //! Files, each using only those after it: `subscribe` (a page's connections, shared per URL),
 //! `reconnect` (the loop keeping one live), `attempt` (one fetch of the stream), `connection`
-//! (one stream of the tab: listeners, cursor, state), `tab_group` (lock, channel, messages),
-//! `token` (the subscribe token), `order` (id order, dedupe, the leader's memory), `backoff`
-//! (retry delays, silence limit), `browser` (fetch, timers, visibility, online).
+//! (one stream of the tab: listeners, cursor, state), `tab_group` (channel, messages, taking and
+//! leaving the lead), `leadership` (who leads: the Web Lock, or the channel election and its
+//! timer), `election` (the channel election's rules), `token` (the subscribe token), `order` (id
+//! order, dedupe, the leader's memory), `backoff` (retry delays, silence limit), `browser` (fetch,
+//! timers, visibility, online).
 
 #[cfg(feature = "hydrate")]
 mod attempt;
@@ -61,6 +69,10 @@ mod backoff;
 mod browser;
 #[cfg(feature = "hydrate")]
 mod connection;
+#[cfg(any(feature = "hydrate", test))]
+mod election;
+#[cfg(feature = "hydrate")]
+mod leadership;
 pub mod order;
 #[cfg(feature = "hydrate")]
 mod reconnect;

@@ -1,6 +1,8 @@
-//! The tabs of one origin sharing one stream (browser only): the Web Lock that picks the leader,
-//! the `BroadcastChannel` it hands events over on, and the few messages they exchange. The rules
-//! (election, hand-over, dedupe, joining) are in the parent module's documentation.
+//! The tabs of one origin sharing one stream (browser only): the `BroadcastChannel` the leader
+//! hands events over on, the few messages the tabs exchange, and what a tab does when it becomes
+//! or stops being the leader. Who leads is decided behind [`Leadership`] (a Web Lock, or an
+//! election over this same channel where the browser has no Web Locks). The rules (election,
+//! hand-over, dedupe, joining) are in the parent module's documentation.
 //!
 //! Messages are arrays of strings (no serialisation code in the bundle), first the kind:
 //! - `["e", id, type, data]`: an event of the leader's connection;
@@ -9,18 +11,22 @@
 //! - `["r", member, status, state, newest, (id, type, data)...]`: the leader's answer to `member`;
 //!   `status` is `ok` (the events it missed follow), `far` (catch up yourself up to `newest`) or
 //!   `epoch` (your id is of another server run: reset at `newest`);
-//! - `["l"]`: a new leader holds the lock (tabs still waiting for an answer ask again).
+//! - `["l"]`: a new leader took over (tabs still waiting for an answer ask again);
+//! - `["c" | "h" | "q", rank]`: the channel election's own (see `leadership`).
 //!
 //! The group drives its tab's stream through [`Member`] (the connection implements it), so the
-//! group knows nothing of the connection's loop. web-sys only has the Web Locks API behind
-//! `web_sys_unstable_apis`, so the one call needed is bound here (`LockManager::request`).
+//! group knows nothing of the connection's loop. A tab whose page goes (`pagehide`: closed,
+//! reloaded, navigated away) leaves the group at once, so the lead moves without waiting for the
+//! browser to notice.
 
 use super::{
     browser::hidden,
+    leadership::Leadership,
     order::{self, Catchup, Replay, WireEvent},
 };
 use crate::streams::{names::RESET_EVENT, status::ConnectionState};
-use js_sys::{Array, Function, Promise};
+use js_sys::Array;
+use leptos::prelude::{window_event_listener_untyped, WindowListenerHandle};
 use std::{
     cell::{Cell, RefCell},
     mem,
@@ -28,15 +34,8 @@ use std::{
 };
 use wasm_bindgen::{prelude::*, JsCast};
 
-#[wasm_bindgen]
-extern "C" {
-    type LockManager;
-    #[wasm_bindgen(method)]
-    fn request(this: &LockManager, name: &str, options: &JsValue, callback: &JsValue) -> Promise;
-}
-
 /// Bumped when the messages change, so tabs of two builds never form one group.
-const PROTOCOL: &str = "pulseboard-stream/1";
+const PROTOCOL: &str = "pulseboard-stream/2";
 
 /// Most live events a joining tab holds while it catches up; beyond, it resets instead.
 const MAX_PENDING: usize = 4 * Replay::CAPACITY;
@@ -74,26 +73,17 @@ pub(super) enum Role {
     CatchingUp { target: String },
     /// Delivers the leader's events.
     Follower,
-    /// Holds the lock and the connection.
+    /// Elected: holds the connection.
     Leader,
 }
 
-enum Lock {
-    Idle,
-    /// Asked for; aborting the signal withdraws the request.
-    Waiting(web_sys::AbortController),
-    /// Held until this resolver is called.
-    Held(Function),
-}
-
 pub(super) struct TabGroup {
-    key: String,
     me: String,
-    locks: LockManager,
     channel: web_sys::BroadcastChannel,
+    leadership: Leadership,
     on_message: RefCell<Option<MessageHandler>>,
+    on_pagehide: RefCell<Option<WindowListenerHandle>>,
     role: RefCell<Role>,
-    lock: RefCell<Lock>,
     fresh_lead: Cell<bool>,
     /// Live events held while joining or catching up.
     pending: RefCell<Vec<WireEvent>>,
@@ -105,14 +95,10 @@ pub(super) struct TabGroup {
 }
 
 impl TabGroup {
-    /// The group of the stream at `url`; `None` where the browser lacks Web Locks or
-    /// `BroadcastChannel` (then the tab keeps its own connection).
+    /// The group of the stream at `url`; `None` where the browser lacks `BroadcastChannel`
+    /// (then the tab keeps its own connection).
     pub(super) fn new(url: &str) -> Option<Self> {
         let window = web_sys::window()?;
-        let locks = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("locks")).ok()?;
-        if locks.is_undefined() || locks.is_null() {
-            return None;
-        }
         if !js_sys::Reflect::has(&window, &JsValue::from_str("BroadcastChannel")).unwrap_or(false) {
             return None;
         }
@@ -120,13 +106,12 @@ impl TabGroup {
         let channel = web_sys::BroadcastChannel::new(&key).ok()?;
         let me = format!("{:x}", (js_sys::Math::random() * 9.0e15) as u64);
         Some(Self {
-            key,
             me,
-            locks: locks.unchecked_into(),
+            leadership: Leadership::new(&key, &channel),
             channel,
             on_message: RefCell::new(None),
+            on_pagehide: RefCell::new(None),
             role: RefCell::new(Role::Inactive),
-            lock: RefCell::new(Lock::Idle),
             fresh_lead: Cell::new(false),
             pending: RefCell::new(Vec::new()),
             overflowed: Cell::new(false),
@@ -135,17 +120,34 @@ impl TabGroup {
         })
     }
 
-    /// Starts taking messages for `conn` (which owns this group).
+    /// Starts taking messages for `conn` (which owns this group), and leaving it when the page
+    /// goes.
     pub(super) fn listen(&self, conn: Weak<impl Member>) {
+        let weak = conn.clone();
         let handler = MessageHandler::new(move |event: web_sys::MessageEvent| {
-            if let Some(conn) = conn.upgrade() {
+            if let Some(conn) = weak.upgrade() {
                 if let (Some(group), Ok(message)) = (conn.group(), event.data().dyn_into::<Array>()) {
-                    group.on_message(&*conn, &message);
+                    if !group.leadership.hear(&conn, &message) {
+                        group.on_message(&*conn, &message);
+                    }
                 }
             }
         });
         self.channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         *self.on_message.borrow_mut() = Some(handler);
+        let pagehide = window_event_listener_untyped("pagehide", move |_| {
+            if let Some(conn) = conn.upgrade() {
+                if let Some(group) = conn.group() {
+                    group.deactivate();
+                }
+                conn.interrupt();
+            }
+        });
+        *self.on_pagehide.borrow_mut() = Some(pagehide);
+    }
+
+    pub(super) fn leadership(&self) -> &Leadership {
+        &self.leadership
     }
 
     pub(super) fn role(&self) -> Role {
@@ -156,12 +158,12 @@ impl TabGroup {
         self.seen.borrow().clone()
     }
 
-    /// True once after the lock was granted: the loop starts the leader's connection.
+    /// True once after this tab was elected: the loop starts the leader's connection.
     pub(super) fn take_fresh_lead(&self) -> bool {
         self.fresh_lead.replace(false)
     }
 
-    /// The tab is visible: join the group (once) and queue for the lock (once).
+    /// The tab is visible: join the group (once) and stand for the lead (once).
     pub(super) fn activate(&self, conn: &Rc<impl Member>) {
         if *self.role.borrow() == Role::Inactive {
             *self.role.borrow_mut() = Role::Joining;
@@ -169,23 +171,16 @@ impl TabGroup {
             self.overflowed.set(false);
             self.send_join(&**conn);
         }
-        if matches!(*self.lock.borrow(), Lock::Idle) {
-            self.request_lock(Rc::downgrade(conn));
-        }
+        self.leadership.stand(conn);
     }
 
-    /// The tab is hidden or the stream closes: give the lock back (or leave its queue).
+    /// The tab is hidden, its page goes or the stream closes: give the lead back (or stop
+    /// standing).
     pub(super) fn deactivate(&self) {
         *self.role.borrow_mut() = Role::Inactive;
         self.pending.borrow_mut().clear();
         self.fresh_lead.set(false);
-        match mem::replace(&mut *self.lock.borrow_mut(), Lock::Idle) {
-            Lock::Idle => {}
-            Lock::Waiting(controller) => controller.abort(),
-            Lock::Held(release) => {
-                let _ = release.call0(&JsValue::NULL);
-            }
-        }
+        self.leadership.withdraw();
     }
 
     pub(super) fn close(&self) {
@@ -193,6 +188,9 @@ impl TabGroup {
         self.channel.set_onmessage(None);
         self.channel.close();
         self.on_message.borrow_mut().take();
+        if let Some(handle) = self.on_pagehide.borrow_mut().take() {
+            handle.remove();
+        }
     }
 
     /// Leader: hands an event of its connection to the group.
@@ -241,50 +239,12 @@ impl TabGroup {
         self.post(&[JsValue::from_str("j"), JsValue::from_str(&self.me), JsValue::from_str(&after)]);
     }
 
-    fn request_lock(&self, conn: Weak<impl Member>) {
-        let Ok(controller) = web_sys::AbortController::new() else { return };
-        let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &controller.signal());
-        // Called by the browser when the lock is granted; the lock is held until the promise it
-        // returns settles. (A request withdrawn before that never calls it; the closure is freed
-        // when the page goes.)
-        let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-            let mut release = None;
-            let held = Promise::new(&mut |resolve, _reject| release = Some(resolve));
-            let Some(release) = release else { return held.into() };
-            match conn.upgrade() {
-                Some(conn) if conn.group().is_some() => {
-                    if let Some(group) = conn.group() {
-                        group.on_granted(&*conn, release);
-                    }
-                }
-                _ => {
-                    let _ = release.call0(&JsValue::NULL);
-                }
-            }
-            held.into()
-        });
-        let request = self.locks.request(&self.key, &options, &granted);
-        // Withdrawing rejects the request's promise (AbortError): expected, not an error.
-        leptos::task::spawn_local(async move {
-            let _ = wasm_bindgen_futures::JsFuture::from(request).await;
-        });
-        *self.lock.borrow_mut() = Lock::Waiting(controller);
-    }
-
-    fn on_granted(&self, conn: &dyn Member, release: Function) {
-        let waiting = matches!(*self.lock.borrow(), Lock::Waiting(_));
-        if !waiting || conn.stopped() || hidden() {
-            // Withdrawn, stopped or hidden meanwhile: give it straight back (and ask again
-            // when visible).
-            let _ = release.call0(&JsValue::NULL);
-            if waiting {
-                *self.lock.borrow_mut() = Lock::Idle;
-                conn.wake();
-            }
-            return;
+    /// This tab was elected: it takes the lead and starts the connection, unless it was stopped
+    /// or hidden meanwhile (`false`: the leadership gives the lead straight back).
+    pub(super) fn elected(&self, conn: &dyn Member) -> bool {
+        if conn.stopped() || hidden() || *self.role.borrow() == Role::Inactive {
+            return false;
         }
-        *self.lock.borrow_mut() = Lock::Held(release);
         // Resume no later than any tab got to (the group's last id, or this tab's own cursor if
         // that is earlier): the replayed window is deduped, never skipped. Held events are
         // dropped: the connection brings them again, in order.
@@ -296,6 +256,20 @@ impl TabGroup {
         self.fresh_lead.set(true);
         self.post(&[JsValue::from_str("l")]);
         // A catch-up connection in progress gives way to the leader's.
+        conn.interrupt();
+        conn.wake();
+        true
+    }
+
+    /// Another tab outranks this one as leader: stop the connection and follow. The tab has
+    /// delivered the other leader's events all along (a leader takes the channel's too), so it
+    /// follows on from where it is, without joining again.
+    pub(super) fn deposed(&self, conn: &dyn Member) {
+        if *self.role.borrow() != Role::Leader {
+            return;
+        }
+        *self.role.borrow_mut() = Role::Follower;
+        self.fresh_lead.set(false);
         conn.interrupt();
         conn.wake();
     }
