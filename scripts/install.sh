@@ -4,7 +4,8 @@
 #   scripts/install.sh          tools to build and run the app
 #   scripts/install.sh --test   also Chromium, the Playwright test runner, redis-server and nginx
 #                               (the Redis hub's and the nginx sample's tests start their own on
-#                               free ports; the system services are never started)
+#                               free ports; the system services are never started), and a nightly
+#                               toolchain with cargo-fuzz for the libFuzzer runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ CARGO_LEPTOS_VERSION=0.3.11
 # Must equal the wasm-bindgen crate version pinned in Cargo.toml.
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)"
 BINARYEN_VERSION=132
+CARGO_FUZZ_VERSION=0.13.2
 
 step() { printf '\n==> %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -75,6 +77,17 @@ if [[ "${1:-}" == "--test" ]]; then
   fi
   redis-server --version
   /usr/sbin/nginx -v
+  step "nightly toolchain and cargo-fuzz $CARGO_FUZZ_VERSION (libFuzzer runs of fuzz/)"
+  if rustup toolchain list | grep -q '^nightly'; then
+    echo "nightly already installed"
+  else
+    rustup toolchain install nightly --profile minimal
+  fi
+  if cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+    echo "cargo-fuzz already installed"
+  else
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
   step "Playwright test runner (end2end/)"
   (cd end2end && npm ci --no-audit --no-fund)
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: format and lint checks, Rust unit and integration tests, then the Playwright
+# Runs every test: format and lint checks, Rust unit and integration tests, each fuzz target
+# briefly under libFuzzer, then the Playwright
 # suite in Chromium against the release build deployed into an empty directory. Installs whatever
 # is missing first.
 set -euo pipefail
@@ -17,6 +18,9 @@ printf '\n==> Rust unit and integration tests\n'
 cargo test --features ssr
 # The benchmark crate on its own, so it builds with exactly the features it declares.
 cargo test -p pulseboard-bench
+
+printf '\n==> Fuzz targets under libFuzzer (10 s each)\n'
+bash scripts/fuzz.sh
 
 printf '\n==> Release build\n'
 cargo leptos build --release --precompress

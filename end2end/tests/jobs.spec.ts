@@ -99,7 +99,7 @@ test('retry starts a cancelled job again, and the new one runs to its end', asyn
   await expect(retried.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
   // The same kind and parameters, on the server too; the original stays cancelled.
   const job = (await serverJob(page, retriedId)).job as any;
-  expect([job.kind, job.label, job.state]).toEqual(['pipeline', 'Pipeline of 1 stages', 'succeeded']);
+  expect([job.kind, job.label, job.state]).toEqual(['pipeline', 'Pipeline of 1 stage', 'succeeded']);
   expect((await serverJob(page, id)).job.state).toBe('cancelled');
   await expect(original.locator('.badge').first()).toHaveText('cancelled');
 });
@@ -356,7 +356,7 @@ test('the job page names its job once', async ({ page }) => {
   const id = await startedPipeline(page, 1, 100);
   await page.goto(`/jobs/${id}`);
   await hydrated(page);
-  const label = 'Pipeline of 1 stages';
+  const label = 'Pipeline of 1 stage';
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(label);
   await expect(page.locator('main').getByText(label, { exact: true })).toHaveCount(1);
   await expect(page).toHaveTitle(`${label} · pulseboard`);
@@ -399,7 +399,7 @@ test('Retry on the job page links to the new job and keeps focus', async ({ page
   await expect(retry).toBeFocused();
   await link.click();
   await expect(page).not.toHaveURL(new RegExp(`/jobs/${id}$`));
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Pipeline of 1 stages');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Pipeline of 1 stage');
 });
 
 test.describe('without JavaScript', () => {

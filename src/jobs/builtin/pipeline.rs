@@ -16,9 +16,18 @@ pub fn prepare(params: &Value, _env: &JobEnv) -> Result<Prepared, FieldError> {
     let stages = whole_number(params, "stages", 1..=STAGE_NAMES.len() as u64)?;
     let step_ms = whole_number(params, "step_ms", 10..=10_000)?;
     Ok(Prepared {
-        label: format!("Pipeline of {stages} stages"),
+        label: format!("Pipeline of {}", stage_count(stages as usize)),
         job: Box::new(Pipeline { stages: stages as usize, step: Duration::from_millis(step_ms) }),
     })
+}
+
+/// "1 stage", "4 stages": the job's label and result read as a sentence.
+fn stage_count(stages: usize) -> String {
+    if stages == 1 {
+        "1 stage".to_string()
+    } else {
+        format!("{stages} stages")
+    }
 }
 
 struct Pipeline {
@@ -48,7 +57,18 @@ impl Job for Pipeline {
                 }
                 ctx.log(format!("stage {} of {} done", index + 1, self.stages));
             }
-            Ok(format!("{} stages, final digest {}", self.stages, &hex::encode(state)[..16]))
+            Ok(format!("{}, final digest {}", stage_count(self.stages), &hex::encode(state)[..16]))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stage_count;
+
+    #[test]
+    fn one_stage_is_singular_and_more_are_plural() {
+        assert_eq!(stage_count(1), "1 stage");
+        assert_eq!(stage_count(4), "4 stages");
     }
 }
