@@ -16,8 +16,24 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
+    hooks::use_location,
     ParamSegment, SsrMode, StaticSegment,
 };
+
+/// The Jobs link of the header: the current page on `/`, and marked as the section the reader is
+/// in on a job's own page (`/jobs/N`), where `<A exact>` would leave no link marked.
+#[component]
+fn JobsLink() -> impl IntoView {
+    let path = use_location().pathname;
+    let current = move || {
+        path.with(|p| match p.as_str() {
+            "/" => Some("page"),
+            p if p.starts_with("/jobs/") => Some("location"),
+            _ => None,
+        })
+    };
+    view! { <a href="/" aria-current=current>"Jobs"</a> }
+}
 
 /// The HTML document the server renders around the app, linking `front_end` (the names the
 /// server read at start).
@@ -68,7 +84,7 @@ pub fn App() -> impl IntoView {
                 <header class="top">
                     <span class="brand">"pulseboard"</span>
                     <nav aria-label="Main">
-                        <A href="/" exact=true>"Jobs"</A>
+                        <JobsLink/>
                         <A href="/markets">"Markets"</A>
                         <A href="/monitor">"Monitor"</A>
                         <A href="/inspect">"Inspector"</A>

@@ -400,6 +400,10 @@ test('Retry on the job page links to the new job and keeps focus', async ({ page
   await link.click();
   await expect(page).not.toHaveURL(new RegExp(`/jobs/${id}$`));
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Pipeline of 1 stage');
+  // A job's own page is in the Jobs section: the header marks Jobs (as the section, not the page).
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Jobs' })).toHaveAttribute('aria-current', 'location');
+  await expect(nav.locator('a[aria-current]')).toHaveCount(1);
 });
 
 test.describe('without JavaScript', () => {
