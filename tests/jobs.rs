@@ -177,18 +177,10 @@ async fn cancel_stops_a_job_and_other_sessions_cannot_see_or_cancel_it() {
 async fn external_producers_report_progress() {
     let server = start_server(|_| {}).await;
     let http = client();
-    let created: serde_json::Value = http
-        .post(url(&server, "/api/jobs/external"))
-        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
-        .json(&serde_json::json!({"label": "CI #42", "total": 3, "unit": "steps"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_i64().unwrap();
-    let token = created["token"].as_str().unwrap();
+    let (id, token) =
+        create_external_job(&url(&server, ""), serde_json::json!({"label": "CI #42", "total": 3, "unit": "steps"}))
+            .await;
+    let token = token.as_str();
     let report = |body: serde_json::Value, token: Option<&str>| {
         let mut request = http.post(url(&server, &format!("/api/jobs/external/{id}/progress"))).json(&body);
         if let Some(token) = token {

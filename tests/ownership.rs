@@ -106,15 +106,7 @@ async fn a_shared_job_is_cancelled_and_retried_only_by_its_owner() {
 async fn an_external_job_is_not_cancelled_from_a_browser() {
     let server = start_server(|_| {}).await;
     let viewer = session_cookie(&url(&server, "")).await;
-    let created = client()
-        .post(url(&server, "/api/jobs/external"))
-        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
-        .json(&serde_json::json!({"label": "CI #7"}))
-        .send()
-        .await
-        .unwrap();
-    let created: serde_json::Value = created.json().await.unwrap();
-    let id = created["id"].as_i64().unwrap();
+    let (id, _) = create_external_job(&url(&server, ""), serde_json::json!({"label": "CI #7"})).await;
     let (status, body) = call(&server, Some(&viewer), "/api/jobs/cancel", &format!("id={id}")).await;
     assert_eq!(status, 403, "{body}");
     assert!(body["error"].as_str().unwrap().contains("producer"), "{body}");

@@ -338,17 +338,8 @@ async fn an_external_job_reported_to_both_instances_has_a_rate_and_fails_once_wh
     let a = Instance::start_with(&redis, 15, silence).await;
     let b = Instance::start_with(&redis, 15, silence).await;
     let (_, mut on_a) = subscribe(&a.url("/api/events?topic=jobs.shared"), None).await;
-    let created: serde_json::Value = client()
-        .post(a.url("/api/jobs/external"))
-        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
-        .json(&serde_json::json!({"label": "CI #7", "total": 1000, "unit": "tests"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (id, token) = (created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_string());
+    let (id, token) =
+        create_external_job(&a.url(""), serde_json::json!({"label": "CI #7", "total": 1000, "unit": "tests"})).await;
 
     // Reports alternate between the instances, 10 units every 250 ms: about 40 per second.
     let mut job = serde_json::Value::Null;

@@ -74,6 +74,24 @@ pub fn token_for(publish: &[&str], subscribe: &[&str], ttl_secs: i64) -> String 
     }))
 }
 
+/// Creates an external job (`POST /api/jobs/external` with `body`) on the server at `base` (its
+/// URL, no path), as a producer whose token may publish on `jobs.shared`: the job's id and the
+/// token its reports must carry.
+pub async fn create_external_job(base: &str, body: serde_json::Value) -> (i64, String) {
+    let created: serde_json::Value = client()
+        .post(format!("{base}/api/jobs/external"))
+        .bearer_auth(token_for(&["jobs.shared"], &[], 60))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap_or_else(|| panic!("no job created: {created}"));
+    (id, created["token"].as_str().unwrap().to_string())
+}
+
 /// A token that may publish to every topic that is not reserved (not `jobs.*`, `monitor.*`,
 /// `market.quote.*`) and subscribe to every public one.
 pub fn publisher_token() -> String {

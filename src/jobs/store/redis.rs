@@ -50,6 +50,14 @@ pub(super) fn externals_key() -> String {
     format!("{}jobs:external:running", connect::PREFIX)
 }
 
+/// `script` given the keys of a change to one job's record, in the order the save and silence
+/// scripts read them: the job, the limits, the queue and the running external jobs.
+pub(super) fn on_record(script: &Script, id: JobId) -> redis::ScriptInvocation<'_> {
+    let mut invocation = script.key(job_key(id));
+    invocation.key(limits_key()).key(queue_key()).key(externals_key());
+    invocation
+}
+
 pub(super) fn cancel_prefix() -> String {
     format!("{}jobs:cancel:", connect::PREFIX)
 }
@@ -199,11 +207,7 @@ impl RedisStore {
         let consumer = self.inner.consumer.clone();
         let applied: i64 = self
             .command("the job was not saved", |mut c| async move {
-                script
-                    .key(job_key(id))
-                    .key(limits_key())
-                    .key(queue_key())
-                    .key(externals_key())
+                on_record(script, id)
                     .arg(GROUP)
                     .arg(state)
                     .arg(json)

@@ -9,7 +9,7 @@
 //! watch is not failed again by another's (the script finds it ended), so its event goes out once.
 
 use super::{
-    redis::{externals_key, job_key, limits_key, queue_key, RedisStore, GROUP},
+    redis::{externals_key, on_record, RedisStore, GROUP},
     StoreError,
 };
 use crate::jobs::model::{JobId, JobView};
@@ -41,17 +41,7 @@ impl RedisStore {
         let (id, json) = (failed.id, serde_json::to_string(failed).expect("views serialise"));
         let changed: i64 = self
             .command("the silent job was not failed", |mut c| async move {
-                script
-                    .key(job_key(id))
-                    .key(limits_key())
-                    .key(queue_key())
-                    .key(externals_key())
-                    .arg(GROUP)
-                    .arg(id)
-                    .arg(cutoff_ms)
-                    .arg(json)
-                    .invoke_async(&mut c)
-                    .await
+                on_record(script, id).arg(GROUP).arg(id).arg(cutoff_ms).arg(json).invoke_async(&mut c).await
             })
             .await?;
         Ok(changed == 1)
