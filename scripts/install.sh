@@ -20,6 +20,15 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
+# The build tools are built for build speed, not run speed: cargo-leptos's own release profile
+# (fat LTO, one codegen unit) took about 20 minutes on 2 cores, and what these tools do per build
+# (running wasm-bindgen, brotli on a 1.5 MB file) takes seconds either way.
+install_tool() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install "$@"
+}
+
 step "Rust toolchain from rust-toolchain.toml (with the wasm32 target)"
 command -v rustup >/dev/null || { echo "rustup is required: https://rustup.rs" >&2; exit 1; }
 rustup toolchain install
@@ -29,8 +38,8 @@ step "cargo-leptos $CARGO_LEPTOS_VERSION"
 if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   echo "already installed"
 else
-  # no_downloads: fail clearly instead of fetching tools from GitHub. About 20 minutes cold.
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  # no_downloads: fail clearly instead of fetching tools from GitHub.
+  install_tool cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
 
 step "wasm-bindgen-cli $WASM_BINDGEN_VERSION"
@@ -38,7 +47,7 @@ if wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   echo "already installed"
 else
   # Not --locked: its lock file names a crate version the registry lacks.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 step "wasm-opt (npm binaryen@$BINARYEN_VERSION)"
@@ -86,7 +95,7 @@ if [[ "${1:-}" == "--test" ]]; then
   if cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     echo "cargo-fuzz already installed"
   else
-    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+    install_tool cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
   step "Playwright test runner (end2end/)"
   (cd end2end && npm ci --no-audit --no-fund)

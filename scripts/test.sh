@@ -5,27 +5,31 @@
 # is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
+# Each step's header says how long the run has taken so far, so a slow step shows in the log.
+step() { printf '\n==> [%d s] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 bash scripts/install.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 
-printf '\n==> Format and lints (both crates; the server and the browser build)\n'
+step 'Format and lints (both crates; the server and the browser build)'
 cargo fmt --all --check
 cargo clippy --features ssr --all-targets -- -D warnings
 cargo clippy -p pulseboard-bench --all-targets -- -D warnings
 cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-printf '\n==> Rust unit and integration tests\n'
+step 'Rust unit and integration tests'
 cargo test --features ssr
 # The benchmark crate on its own, so it builds with exactly the features it declares.
 cargo test -p pulseboard-bench
 
-printf '\n==> Fuzz targets under libFuzzer (10 s each)\n'
+step 'Fuzz targets under libFuzzer (10 s each)'
 bash scripts/fuzz.sh
 
-printf '\n==> Release build\n'
+step 'Release build'
 cargo leptos build --release --precompress
 bash scripts/precompress.sh
 
-printf '\n==> End-to-end tests (Playwright + Chromium)\n'
+step 'End-to-end tests (Playwright + Chromium)'
 cd end2end
 npx playwright test
+step "all tests passed"
