@@ -4,9 +4,12 @@
 //! up, the box stays where they are and a "Jump to the latest" button offers the way back; back at
 //! the bottom (by scrolling or by the button) it follows again. The box opens at its tail.
 //!
-//! Invariant: `following` is true exactly when the last scroll (by the reader or by us) left the
-//! box at its bottom, within [`SLACK_PX`]; the box is moved only by us, only while following, and
-//! only after the new content was laid out (the next animation frame).
+//! Invariant: a scroll that leaves the box at its bottom (within [`SLACK_PX`]) turns following on;
+//! only a scroll *up* away from the bottom turns it off. A scroll event is handled after the
+//! fact, so by then more lines may have arrived below our own scroll to the end: that box is not
+//! at its bottom, but nobody scrolled up, and it keeps following (a fast topic once stopped
+//! following by itself this way). The box is moved only by us, only while following, and only
+//! after the new content was laid out (the next animation frame).
 
 use leptos::{prelude::*, tachys::html::element::ElementType, wasm_bindgen::JsCast, web_sys::Element};
 
@@ -31,11 +34,12 @@ impl Tail {
     {
         let element = move || scroller.get_untracked().map(|el| el.unchecked_into::<Element>());
         let following = RwSignal::new(true);
-        let at_end =
-            move || element().is_none_or(|el| el.scroll_height() - el.scroll_top() - el.client_height() <= SLACK_PX);
+        // Where the box was scrolled to when last seen, to tell a scroll up from one down.
+        let last_top = StoredValue::new(0);
         let to_end = move || {
             if let Some(el) = element() {
                 el.set_scroll_top(el.scroll_height());
+                last_top.set_value(el.scroll_top());
             }
         };
         Effect::new(move |_| {
@@ -48,9 +52,14 @@ impl Tail {
         Self {
             following,
             scrolled: Callback::new(move |_| {
-                let end = at_end();
-                if following.get_untracked() != end {
-                    following.set(end);
+                let Some(el) = element() else { return };
+                let top = el.scroll_top();
+                let at_end = el.scroll_height() - top - el.client_height() <= SLACK_PX;
+                let up = top < last_top.get_value();
+                last_top.set_value(top);
+                let follow = at_end || (following.get_untracked() && !up);
+                if following.get_untracked() != follow {
+                    following.set(follow);
                 }
             }),
             jump: Callback::new(move |_| {
