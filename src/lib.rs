@@ -1,7 +1,7 @@
 //! pulseboard: live dashboards over server-sent events, in one Leptos crate.
 //!
 //! Runs everywhere: `app` (with `front_end`, the files its shell links), the pages, the typed stream layer, `request_error` (the one error
-//! server functions answer with) and `stream_token` (the session's subscribe token). Server only (`ssr`): `config`, `server`, `state`, `session`,
+//! server functions answer with), `json_text` (their JSON codec) and `stream_token` (the session's subscribe token). Server only (`ssr`): `config`, `server`, `state`, `session`,
 //! `time`, `private_file` and the hub and HTTP side of `streams`. Browser only (`hydrate`): the
 //! `hydrate` entry point and the fetch side of `streams::client`.
 
@@ -13,6 +13,7 @@ pub mod build_id;
 pub mod front_end;
 pub mod inspector;
 pub mod jobs;
+pub mod json_text;
 pub mod market;
 pub mod monitor;
 pub mod request_error;

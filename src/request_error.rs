@@ -15,10 +15,8 @@
 //! whether server_fn failed to decode its arguments or the function itself refused them, and a
 //! page rendered on the server answers with the status of the error it shows.
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use crate::json_text::JsonTextEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// What kind of failure an error is: decides the HTTP status.
@@ -162,7 +160,7 @@ impl RequestError {
 }
 
 impl FromServerFnError for RequestError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonTextEncoding;
 
     /// What server_fn itself reports. On the server these are the caller's arguments failing to
     /// decode (400) or a bug (500); in the browser, failures to reach the server or to read its

@@ -13,12 +13,12 @@
 //! can fetch a token) holds the same grant through [`session_token`], so the first paint shows
 //! what the session's stream will, and nothing more.
 
-use crate::{request_error::RequestError, streams::client::TokenSource};
+use crate::{json_text::JsonText, request_error::RequestError, streams::client::TokenSource};
 use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
 
 /// A subscribe token for the browser session: public topics, `stream-token-ttl-secs`.
-#[server(prefix = "/api/streams", endpoint = "token")]
+#[server(output = JsonText, prefix = "/api/streams", endpoint = "token")]
 pub async fn stream_token() -> Result<String, RequestError> {
     session_token(&expect_context::<crate::streams::StreamContext>().auth)
 }

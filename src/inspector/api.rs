@@ -14,6 +14,7 @@ use crate::{
     request_error::RequestError,
     streams::{EventStream, RawEvent, Sse},
 };
+use crate::json_text::JsonText;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
@@ -48,7 +49,7 @@ pub struct SiteAndTopics {
 }
 
 /// The site's address and the topics this caller may pick.
-#[server(input = GetUrl, prefix = "/api/inspector", endpoint = "setup")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/inspector", endpoint = "setup")]
 pub async fn inspector_setup() -> Result<SiteAndTopics, RequestError> {
     use crate::state::AppState;
     let state = expect_context::<AppState>();
@@ -67,7 +68,7 @@ pub async fn inspector_setup() -> Result<SiteAndTopics, RequestError> {
 }
 
 /// The newest events of `topic`, oldest first, and the id to continue from.
-#[server(input = GetUrl, prefix = "/api/inspector", endpoint = "snapshot")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/inspector", endpoint = "snapshot")]
 pub async fn topic_snapshot(topic: String) -> Result<TopicHistory, RequestError> {
     use crate::{
         state::AppState,

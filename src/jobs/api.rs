@@ -10,6 +10,7 @@ use crate::{
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
 };
+use crate::json_text::JsonText;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -158,7 +159,7 @@ mod server {
 }
 
 /// The jobs this browser session sees, and the event id they are current as of.
-#[server(input = GetUrl, prefix = "/api/jobs", endpoint = "list")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/jobs", endpoint = "list")]
 pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
     let (runner, viewer) = server::context()?;
     let (jobs, as_of) = runner.snapshot(&viewer, LISTED_JOBS).await?;
@@ -166,7 +167,7 @@ pub async fn list_jobs() -> Result<JobsSnapshot, RequestError> {
 }
 
 /// One job with its log tail. Unknown and other sessions' private jobs are 404.
-#[server(input = GetUrl, prefix = "/api/jobs", endpoint = "detail")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/jobs", endpoint = "detail")]
 pub async fn job_detail(id: JobIdArg) -> Result<JobWithLog, RequestError> {
     let (runner, viewer) = server::context()?;
     let (job, logs, as_of) = runner.detail(&viewer, id.0).await?;
@@ -174,7 +175,7 @@ pub async fn job_detail(id: JobIdArg) -> Result<JobWithLog, RequestError> {
 }
 
 /// Starts a job. Fields come as text from the form and are checked on the server.
-#[server(prefix = "/api/jobs", endpoint = "start")]
+#[server(output = JsonText, prefix = "/api/jobs", endpoint = "start")]
 pub async fn start_job(
     kind: String,
     dir: Option<String>,
@@ -195,14 +196,14 @@ pub async fn start_job(
     Ok(job.id)
 }
 
-#[server(prefix = "/api/jobs", endpoint = "cancel")]
+#[server(output = JsonText, prefix = "/api/jobs", endpoint = "cancel")]
 pub async fn cancel_job(id: JobIdArg) -> Result<(), RequestError> {
     let (runner, viewer) = server::context()?;
     runner.cancel(&viewer, id.0).await?;
     Ok(())
 }
 
-#[server(prefix = "/api/jobs", endpoint = "retry")]
+#[server(output = JsonText, prefix = "/api/jobs", endpoint = "retry")]
 pub async fn retry_job(id: JobIdArg) -> Result<JobId, RequestError> {
     let (runner, viewer) = server::context()?;
     Ok(runner.retry(&viewer, id.0).await?.id)

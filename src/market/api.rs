@@ -7,6 +7,7 @@
 
 use super::model::{Quote, QuoteChange};
 use crate::{
+    json_text::JsonText,
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
 };
@@ -25,7 +26,7 @@ pub struct MarketView {
 }
 
 /// The board now. `GET /api/market/snapshot?symbols=ACME&symbols=BOLT`.
-#[server(input = GetUrl, prefix = "/api/market", endpoint = "snapshot")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/market", endpoint = "snapshot")]
 #[middleware(tower::util::MapRequestLayer::new(server::index_symbols))]
 pub async fn market_snapshot(#[server(default)] symbols: Vec<String>) -> Result<MarketView, RequestError> {
     let state = expect_context::<crate::state::AppState>();

@@ -9,6 +9,7 @@ use crate::{
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
 };
+use crate::json_text::JsonText;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +47,7 @@ pub struct MonitorView {
 /// The last `window` minutes (one of `WINDOW_CHOICES`; `DEFAULT_WINDOW` when absent or empty) of
 /// `instance` (the answering one when absent or empty; `404` for one not sampling now):
 /// `GET /api/monitor/snapshot?window=15&instance=web-1:3000`.
-#[server(input = GetUrl, prefix = "/api/monitor", endpoint = "snapshot")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/monitor", endpoint = "snapshot")]
 pub async fn monitor_snapshot(window: Option<String>, instance: Option<String>) -> Result<MonitorView, RequestError> {
     use super::window::{BadWindow, Window, DEFAULT_WINDOW};
     let window = window.unwrap_or_else(|| DEFAULT_WINDOW.to_string());
