@@ -13,10 +13,7 @@
 //! `serde_json::to_vec`); a body that is not UTF-8 fails to decode with a message saying so.
 
 use bytes::Bytes;
-use leptos::server_fn::{
-    codec::Post,
-    ContentType, Decodes, Encodes, Format, FormatType,
-};
+use leptos::server_fn::{codec::Post, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// JSON written as server_fn writes it, read back from text.
@@ -74,7 +71,8 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_utf8_or_not_json_is_an_error_naming_why() {
-        let err = <JsonTextEncoding as Decodes<Snapshot>>::decode(Bytes::from_static(b"{\"name\":\"\xff\"}")).unwrap_err();
+        let err =
+            <JsonTextEncoding as Decodes<Snapshot>>::decode(Bytes::from_static(b"{\"name\":\"\xff\"}")).unwrap_err();
         assert!(err.to_string().contains("not UTF-8"), "{err}");
         let err = <JsonTextEncoding as Decodes<Snapshot>>::decode(Bytes::from_static(b"{\"name\":1}")).unwrap_err();
         assert!(err.to_string().contains("invalid type"), "{err}");

@@ -11,10 +11,10 @@
 //! topic's events on first paint, and another session's private topic is still refused.
 
 use crate::{
+    json_text::JsonText,
     request_error::RequestError,
     streams::{EventStream, RawEvent, Sse},
 };
-use crate::json_text::JsonText;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 

@@ -7,10 +7,10 @@
 
 use super::model::{JobEvent, JobId, JobView, LogLine};
 use crate::{
+    json_text::JsonText,
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
 };
-use crate::json_text::JsonText;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 use std::fmt;

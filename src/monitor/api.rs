@@ -6,10 +6,10 @@ use super::{
     thresholds::MonitorThresholds,
 };
 use crate::{
+    json_text::JsonText,
     request_error::RequestError,
     streams::{EventStream, Json, Sse},
 };
-use crate::json_text::JsonText;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use serde::{Deserialize, Serialize};
 
