@@ -42,26 +42,35 @@ impl Tail {
                 last_top.set_value(el.scroll_top());
             }
         };
+        // Reads where the box is now: at its bottom follows, moved up since last seen does not.
+        let observe = move || {
+            let Some(el) = element() else { return };
+            let top = el.scroll_top();
+            let at_end = el.scroll_height() - top - el.client_height() <= SLACK_PX;
+            let up = top < last_top.get_value();
+            last_top.set_value(top);
+            let follow = at_end || (following.get_untracked() && !up);
+            if following.get_untracked() != follow {
+                following.set(follow);
+            }
+        };
         Effect::new(move |_| {
             changes();
             scroller.track();
             if following.get_untracked() {
-                request_animation_frame(to_end);
+                // Looked at again when the frame comes: the reader may have scrolled up since,
+                // and the scroll event saying so may not have been handled yet.
+                request_animation_frame(move || {
+                    observe();
+                    if following.get_untracked() {
+                        to_end();
+                    }
+                });
             }
         });
         Self {
             following,
-            scrolled: Callback::new(move |_| {
-                let Some(el) = element() else { return };
-                let top = el.scroll_top();
-                let at_end = el.scroll_height() - top - el.client_height() <= SLACK_PX;
-                let up = top < last_top.get_value();
-                last_top.set_value(top);
-                let follow = at_end || (following.get_untracked() && !up);
-                if following.get_untracked() != follow {
-                    following.set(follow);
-                }
-            }),
+            scrolled: Callback::new(move |_| observe()),
             jump: Callback::new(move |_| {
                 following.set(true);
                 to_end();
