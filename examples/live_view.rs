@@ -8,6 +8,7 @@
 
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use pulseboard::{
+    json_text::JsonText,
     request_error::RequestError,
     streams::{use_event_stream, EventStream, EventType, EventTypeConst, Json, Sse, StreamEvent, TopicConst},
 };
@@ -62,7 +63,7 @@ pub struct CounterState {
     pub as_of: String,
 }
 
-#[server(input = GetUrl, prefix = "/api/example", endpoint = "counter")]
+#[server(input = GetUrl, output = JsonText, prefix = "/api/example", endpoint = "counter")]
 pub async fn counter_snapshot() -> Result<CounterState, RequestError> {
     let hub = expect_context::<pulseboard::streams::StreamContext>().hub;
     let (events, as_of) = hub.snapshot(&COUNTER_TOPIC.name(), 1).await;

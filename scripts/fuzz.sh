@@ -12,9 +12,11 @@ cd "$(dirname "$0")/../fuzz"
 export PATH="$HOME/.cargo/bin:$PATH"
 secs="${PULSEBOARD_FUZZ_SECS:-10}"
 flags=(--dev -s none)
-# cargo-fuzz sets RUSTFLAGS (which hides .cargo/config.toml's) but appends any already set: keep
-# the type-erased views of every other build, which also build faster.
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+# cargo-fuzz sets RUSTFLAGS, which hides .cargo/config.toml's `rustflags` (the type-erased
+# views), but appends any already set: pass the config's on, read from the one place they live.
+config_flags="$(sed -n 's/^rustflags = \[\(.*\)\]$/\1/p' ../.cargo/config.toml | tr -d '",')"
+[[ -n "$config_flags" ]] || { echo "fuzz: no rustflags found in .cargo/config.toml" >&2; exit 1; }
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$config_flags"
 
 cargo +nightly fuzz build "${flags[@]}"
 work="$(mktemp -d)"
